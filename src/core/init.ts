@@ -1,0 +1,12 @@
+/**
+ * Wiring done once when vidax is imported: the CPU backend is registered and made the
+ * default, the eager trace is installed as the root trace, and array methods are installed.
+ */
+import './array_methods.js';
+import { defaultBackend, registerBackend } from './backends/backend.js';
+import { CpuBackend } from './backends/runtime/cpu.js';
+import { rules } from './prims/registry.js';
+import { installEvalTrace } from './trace/eval.js';
+
+registerBackend(new CpuBackend());
+installEvalTrace(rules, defaultBackend);

@@ -1,0 +1,68 @@
+/**
+ * The eager (root) trace: a primitive applied outside every transformation runs at once on
+ * the backend of its operands. Expression primitives become one kernel each (or a zero-copy
+ * view); routine primitives call the backend's routine.
+ */
+import { NDArray } from '../array.js';
+import { DTypeError, TracerLeakError, ValueError } from '../errors.js';
+import { outVar, type Kernel } from '../kernel/ir.js';
+import type { RuleTable } from '../prims/rules.js';
+import type { Prim, PrimParams } from './primitive.js';
+import { setRootTrace, type Trace } from './trace.js';
+import { Tracer, type Value } from './value.js';
+
+export class EvalTrace implements Trace {
+  readonly tag = 0;
+  readonly parent = null;
+  constructor(private rules: RuleTable<Prim>) {}
+
+  describe(): string {
+    return 'EvalTrace';
+  }
+
+  process<P extends Prim>(prim: P, args: readonly Value[], params: PrimParams[P]): Value[] {
+    const arrays = args.map((a, i) => {
+      if (a instanceof Tracer)
+        throw new TracerLeakError(
+          `${prim}: operand ${i} is a tracer ${a.aval.str()} from ${a.trace.describe()} that escaped its transformation; ` +
+            `return it from the transformed function instead of storing it.`,
+        );
+      if (!(a instanceof NDArray)) throw new ValueError(`${prim}: operand ${i} is not an array`);
+      a.check(prim);
+      return a;
+    });
+    const rule = this.rules[prim];
+    const outs = rule.abstractEval(arrays.map((a) => a.aval), params);
+    if (rule.kind === 'routine') return rule.impl(arrays, params, outs);
+    const out = outs[0];
+    if (rule.view) {
+      const v = rule.view(arrays[0], params, out);
+      if (v) return [v];
+    }
+    const backend = arrays[0]?.backend ?? defaultBackendOf();
+    for (const a of arrays)
+      if (a.backend !== backend)
+        throw new DTypeError(`${prim}: operands live on different backends (${arrays.map((x) => x.backend.name).join(', ')}); use devicePut`);
+    const fn = rule.expr(params, arrays.map((a, i) => (idx) => a.loadAt(i, idx)), arrays.map((a) => a.aval), out);
+    const kernel: Kernel = {
+      inputs: arrays.map((a) => a.dtype),
+      outShape: out.shape,
+      outDtype: out.dtype,
+      expr: fn(out.shape.map((_, i) => outVar(i))),
+      label: prim,
+    };
+    const buf = backend.alloc(out.dtype, out.size);
+    if (out.size > 0) backend.run(kernel, arrays.map((a) => a.buffer), buf);
+    return [NDArray.fromBuffer(backend, buf, out.shape, out.dtype, out.weakType)];
+  }
+}
+
+let defaultBackendOf: () => import('../backends/backend.js').Backend;
+
+/** Install the eager trace as the root trace, with the primitive rule table and default-backend lookup. */
+export function installEvalTrace(rules: RuleTable<Prim>, backendOf: typeof defaultBackendOf): EvalTrace {
+  defaultBackendOf = backendOf;
+  const t = new EvalTrace(rules);
+  setRootTrace(t);
+  return t;
+}
