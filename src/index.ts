@@ -7,8 +7,11 @@ import './core/init.js';
 
 export * as np from './core/numpy/index.js';
 export * as tree from './core/tree.js';
+export * as lax from './core/lax.js';
+export * as random from './core/random.js';
 export { config } from './core/config.js';
 export { NDArray, scope } from './core/array.js';
+export { memoryStats, setDefaultBackend, backends as devices, type BackendName, type MemoryStats } from './core/backends/backend.js';
 export { Value as Array, Tracer } from './core/trace/value.js';
 export { ShapedArray } from './core/aval.js';
 export type { DType } from './core/dtype.js';

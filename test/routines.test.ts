@@ -3,9 +3,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { matmul } from '../src/core/backends/routines/matmul';
 import { convGeneralDilated, convOutputShape, type ConvParams } from '../src/core/backends/routines/conv';
-import { reduceWindow } from '../src/core/backends/routines/reduce_window';
 import { argsortRows, sortKeyVal, sortRows } from '../src/core/backends/routines/sort';
 import { cumulative } from '../src/core/backends/routines/cumulative';
+import { lax, np } from '../src/index.js';
 
 type TA = Float32Array | Int32Array | Uint32Array;
 
@@ -303,39 +303,50 @@ const rwCases: [number[], number[], number[], [number, number][], number[], numb
   [[1, 1], [1, 1], [1, 1], [[0, 0], [0, 0]], [1, 1], [1, 1]],
   [[0, 5], [1, 2], [1, 1], [[0, 0], [0, 0]], [1, 1], [1, 1]],
   [[3, 2], [1, 5], [1, 1], [[0, 0], [0, 0]], [1, 1], [1, 1]],
-  [[3, 4], [2, 0], [1, 1], [[0, 0], [0, 0]], [1, 1], [1, 1]],
   [[], [], [], [], [], []],
 ];
 
-test('reduceWindow matches reference for sum/max/min (float32 and int32)', () => {
+/** lax.reduceWindow on a flat typed array, read back as a typed array (the public API path). */
+function laxReduceWindow(x: TA, shape: number[], op: 'sum' | 'max' | 'min', win: number[], st: number[], pad: [number, number][], bd: number[], wd: number[]): { data: TA; shape: number[] } {
+  const arr = lax.reshape(np.array(x), shape);
+  const r = lax.reduceWindow(arr, op, win, st, pad, { baseDilation: bd, windowDilation: wd });
+  return { data: r.dataSync() as TA, shape: [...r.shape] };
+}
+
+test('lax.reduceWindow matches reference for sum/max/min (float32 and int32)', () => {
   const rng = lcg(5);
   for (const [shape, win, st, pad, bd, wd] of rwCases) {
     for (const op of ['sum', 'max', 'min'] as const) {
       const c: RW = [shape, op, win, st, pad, bd, wd];
       const x = randF32(prod(shape), rng);
-      const got = reduceWindow(x, shape, op, win, st, pad, bd, wd);
+      const got = laxReduceWindow(x, shape, op, win, st, pad, bd, wd);
       const want = reduceWindowRef(x, c);
       assert.equal(got.shape, want.shape, `${op} ${shape}`);
       assert.ok(got.data instanceof Float32Array);
       close(got.data, want.data, 1e-6, `rw ${op} ${shape}`);
       const xi = randI32(prod(shape), rng, -100, 100);
-      const gi = reduceWindow(xi, shape, op, win, st, pad, bd, wd);
+      const gi = laxReduceWindow(xi, shape, op, win, st, pad, bd, wd);
       assert.ok(gi.data instanceof Int32Array);
       same(gi.data, reduceWindowRef(xi, c).data, `rw int ${op} ${shape}`);
     }
   }
 });
 
-test('reduceWindow padding holds init; NaN propagates through max/min', () => {
+test('lax.reduceWindow rejects empty windows', () => {
+  assert.throws(() => laxReduceWindow(new Float32Array(12), [3, 4], 'sum', [2, 0], [1, 1], [[0, 0], [0, 0]], [1, 1], [1, 1]),
+    /^reduce_window_sum: window dimensions and strides must be positive/);
+});
+
+test('lax.reduceWindow padding holds init; NaN propagates through max/min', () => {
   const xi = new Int32Array([5, -3, 7]);
-  const mx = reduceWindow(xi, [3], 'max', [2], [1], [[2, 0]], [1], [1]);
+  const mx = laxReduceWindow(xi, [3], 'max', [2], [1], [[2, 0]], [1], [1]);
   assert.equal(Array.from(mx.data), [-2147483648, 5, 5, 7]);
-  const mn = reduceWindow(xi, [3], 'min', [2], [1], [[2, 0]], [1], [1]);
+  const mn = laxReduceWindow(xi, [3], 'min', [2], [1], [[2, 0]], [1], [1]);
   assert.equal(Array.from(mn.data), [2147483647, 5, -3, -3]);
   const xf = new Float32Array([1, NaN, 2, 3]);
-  const r = reduceWindow(xf, [4], 'max', [2], [1], [[0, 1]], [1], [1]);
+  const r = laxReduceWindow(xf, [4], 'max', [2], [1], [[0, 1]], [1], [1]);
   same(r.data, [NaN, NaN, 3, 3], 'nan max');
-  const e = reduceWindow(xf, [4], 'min', [1], [1], [[1, 0]], [1], [1]);
+  const e = laxReduceWindow(xf, [4], 'min', [1], [1], [[1, 0]], [1], [1]);
   same(e.data, [Infinity, 1, NaN, 2, 3], 'min init');
 });
 

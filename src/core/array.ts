@@ -118,13 +118,20 @@ export class NDArray extends Value {
   /** The elements in row-major order (a fresh copy). */
   override async data(): Promise<TypedArray> {
     const c = this.contiguous();
-    const d = await c.backend.read(c.buffer);
-    return new (storageOf(this.dtype))(d);
+    try {
+      return new (storageOf(this.dtype))(await c.backend.read(c.buffer));
+    } finally {
+      if (c !== this) c.dispose();
+    }
   }
   /** Synchronous `data()`; only on backends whose memory is host memory (the CPU). */
   override dataSync(): TypedArray {
     const c = this.contiguous();
-    return new (storageOf(this.dtype))(c.backend.readSync(c.buffer));
+    try {
+      return new (storageOf(this.dtype))(c.backend.readSync(c.buffer));
+    } finally {
+      if (c !== this) c.dispose();
+    }
   }
   /** Nested JS arrays of numbers (booleans for bool arrays). */
   override toNested(): NestedArray {

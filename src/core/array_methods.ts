@@ -6,6 +6,12 @@
 import type { DType } from './dtype.js';
 import type { ArrayLike } from './numpy/convert.js';
 import { elementwiseMethods } from './numpy/elementwise.js';
+import { linalgMethods } from './numpy/linalg.js';
+import { reductionMethods } from './numpy/reductions.js';
+import { shapeMethods } from './numpy/shape_ops.js';
+import { slicingMethods } from './numpy/slicing.js';
+import { slice } from './numpy/slicing.js';
+import { sortingMethods } from './numpy/sorting.js';
 import { Value } from './trace/value.js';
 
 type Bin = (y: ArrayLike) => Value;
@@ -21,6 +27,8 @@ declare module './trace/value.js' {
     logicalAnd: Bin; logicalOr: Bin; logicalXor: Bin; logicalNot: Un; isnan: Un; isfinite: Un; isinf: Un;
     astype(dtype: DType): Value;
     broadcastTo(shape: readonly number[]): Value;
+    /** Iterate over the first axis, like a JAX or NumPy array: `const [a, b] = random.split(key)`. */
+    [Symbol.iterator](): Iterator<Value>;
   }
 }
 
@@ -37,4 +45,18 @@ export function installMethods(fns: Record<string, (x: never, ...args: never[]) 
   }
 }
 
+Object.defineProperty(Value.prototype, Symbol.iterator, {
+  value: function* (this: Value): Generator<Value> {
+    if (this.ndim === 0) throw new TypeError(`iteration over a 0-d array ${this.aval.str()}`);
+    for (let i = 0; i < this.shape[0]; i++) yield slice(this, i);
+  },
+  writable: true,
+  configurable: true,
+});
+
 installMethods(elementwiseMethods);
+installMethods(reductionMethods);
+installMethods(sortingMethods);
+installMethods(shapeMethods);
+installMethods(slicingMethods);
+installMethods(linalgMethods);

@@ -36,7 +36,10 @@ export const isFloat = (d: DType): boolean => d === 'float32';
 export const isInt = (d: DType): boolean => d === 'int32' || d === 'uint32';
 export const isNumeric = (d: DType): boolean => d !== 'bool';
 
-/** Kinds on the promotion lattice: bool < weak int < {int32, uint32} ; weak int < weak float < float32. */
+/**
+ * Kinds on JAX's promotion lattice restricted to our dtypes: b1 < i* < {i32, u32} < (i64) < f* < f32.
+ * (In JAX i32 and u32 meet at i64 below f*; with x64 disabled i64 is canonicalised to int32.)
+ */
 type Node = 'bool' | 'i*' | 'f*' | 'int32' | 'uint32' | 'float32';
 
 function nodeOf(dtype: DType, weak: boolean): Node {
@@ -49,8 +52,8 @@ function nodeOf(dtype: DType, weak: boolean): Node {
 const UP: Record<Node, readonly Node[]> = {
   bool: ['bool', 'i*', 'f*', 'int32', 'uint32', 'float32'],
   'i*': ['i*', 'f*', 'int32', 'uint32', 'float32'],
-  int32: ['int32', 'float32'],
-  uint32: ['uint32', 'float32'],
+  int32: ['int32', 'f*', 'float32'],
+  uint32: ['uint32', 'f*', 'float32'],
   'f*': ['f*', 'float32'],
   float32: ['float32'],
 };
@@ -61,8 +64,7 @@ export function promote(a: DType, aWeak: boolean, b: DType, bWeak: boolean): { d
   const na = nodeOf(a, aWeak), nb = nodeOf(b, bWeak);
   const common = UP[na].filter((n) => UP[nb].includes(n));
   // int32 ⊔ uint32 is int64 in JAX, canonicalised to int32 when x64 is disabled.
-  if (common.length === 1 && common[0] === 'float32' && ((na === 'int32' && nb === 'uint32') || (na === 'uint32' && nb === 'int32')))
-    return { dtype: 'int32', weak: false };
+  if ((na === 'int32' && nb === 'uint32') || (na === 'uint32' && nb === 'int32')) return { dtype: 'int32', weak: false };
   const join = ORDER.find((n) => common.includes(n) && common.every((m) => UP[n].includes(m)))!;
   switch (join) {
     case 'i*': return { dtype: 'int32', weak: true };

@@ -12,12 +12,16 @@ export class ShapeError extends VidaxError {}
 export class DTypeError extends VidaxError {}
 /** An axis outside `[-ndim, ndim)` or repeated. */
 export class AxisError extends VidaxError {}
+/** An index outside its axis or a malformed index spec (NumPy's IndexError). */
+export class IndexError extends VidaxError {}
 /** Malformed input values (ragged nested arrays, bad literal data). */
 export class ValueError extends VidaxError {}
 /** A traced value used where a concrete one is needed (JS `if`, `Number(x)`); use `lax.cond` / `lax.scan`. */
 export class ConcretizationError extends VidaxError {}
 /** A tracer that escaped the transformation that created it. */
 export class TracerLeakError extends VidaxError {}
+/** A NaN found by `config.debugNans`, naming the primitive that produced it. */
+export class FloatingPointError extends VidaxError {}
 /** An array used after `dispose()`. */
 export class DisposedError extends VidaxError {}
 

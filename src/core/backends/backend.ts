@@ -88,3 +88,8 @@ export function defaultBackend(): Backend {
 export function backends(): BackendName[] {
   return [...registry.keys()];
 }
+
+/** Live buffers and bytes per registered backend (tests assert it returns to its starting point). */
+export function memoryStats(): Partial<Record<BackendName, MemoryStats>> {
+  return Object.fromEntries([...registry].map(([n, b]) => [n, b.memoryStats()]));
+}

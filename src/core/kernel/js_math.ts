@@ -39,16 +39,16 @@ export function erfinv(x: number): number {
   const fr = Math.fround;
   if (Number.isNaN(x) || Math.abs(x) > 1) return NaN;
   if (Math.abs(x) === 1) return x * Infinity;
-  let w = fr(-Math.log(fr(fr(1 - x) * fr(1 + x))));
+  let w = fr(-Math.log1p(fr(-fr(x * x))));
   let p: number;
   if (w < 5) {
     w = fr(w - 2.5);
-    p = 2.81022636e-8;
+    p = fr(2.81022636e-8);
     for (const c of [3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941])
       p = fr(fr(c) + fr(p * w));
   } else {
     w = fr(fr(Math.sqrt(w)) - 3);
-    p = -0.000200214257;
+    p = fr(-0.000200214257);
     for (const c of [0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682])
       p = fr(fr(c) + fr(p * w));
   }
@@ -96,6 +96,14 @@ export function ipow(a: number, b: number): number {
   }
   return r;
 }
+/** Integer division truncating toward zero; x/0 is all ones (−1, or 2³²−1 once wrapped), as in XLA. */
+export function idiv(a: number, b: number): number {
+  return b === 0 ? -1 : Math.trunc(a / b);
+}
+/** Integer remainder with the dividend's sign; x%0 is x, as in XLA. */
+export function irem(a: number, b: number): number {
+  return b === 0 ? a : a % b;
+}
 /** Shifts with XLA semantics: a shift by ≥ 32 (as unsigned) gives 0 (or the sign fill for arithmetic). */
 export function shl(a: number, b: number): number {
   return b >>> 0 >= 32 ? 0 : a << b;
@@ -107,5 +115,5 @@ export function shra(a: number, b: number): number {
   return b >>> 0 >= 32 ? (a | 0) >> 31 : (a | 0) >> b;
 }
 
-export const jsMath = { erf, erfinv, sigmoid, roundEven, f2i, f2u, f2bits, bits2f, ipow, shl, shrl, shra };
+export const jsMath = { erf, erfinv, sigmoid, roundEven, f2i, f2u, f2bits, bits2f, ipow, idiv, irem, shl, shrl, shra };
 export type JsMath = typeof jsMath;

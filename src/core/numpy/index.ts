@@ -6,3 +6,8 @@ export {
   sqrt, rsqrt, sin, cos, tan, tanh, arctan, sigmoid, erf, erfinv, floor, ceil, round, clip, where, equal, notEqual, less,
   lessEqual, greater, greaterEqual, logicalAnd, logicalOr, logicalXor, logicalNot, isnan, isfinite, isinf, astype, broadcastTo,
 } from './elementwise.js';
+export * from './reductions.js';
+export * from './sorting.js';
+export * from './shape_ops.js';
+export * from './slicing.js';
+export * from './linalg.js';

@@ -3,8 +3,9 @@
  * the backend of its operands. Expression primitives become one kernel each (or a zero-copy
  * view); routine primitives call the backend's routine.
  */
-import { NDArray } from '../array.js';
-import { DTypeError, TracerLeakError, ValueError } from '../errors.js';
+import { NDArray, scope } from '../array.js';
+import { config } from '../config.js';
+import { DTypeError, FloatingPointError, TracerLeakError, ValueError } from '../errors.js';
 import { outVar, type Kernel } from '../kernel/ir.js';
 import type { RuleTable } from '../prims/rules.js';
 import type { Prim, PrimParams } from './primitive.js';
@@ -31,6 +32,13 @@ export class EvalTrace implements Trace {
       a.check(prim);
       return a;
     });
+    // Temporaries of the implementation (views, contiguous copies) are released at once.
+    const results = scope(() => this.run(prim, arrays, params), (r) => r);
+    if (config.debugNans) checkNans(prim, results);
+    return results;
+  }
+
+  private run<P extends Prim>(prim: P, arrays: NDArray[], params: PrimParams[P]): NDArray[] {
     const rule = this.rules[prim];
     const outs = rule.abstractEval(arrays.map((a) => a.aval), params);
     if (rule.kind === 'routine') return rule.impl(arrays, params, outs);
@@ -55,6 +63,16 @@ export class EvalTrace implements Trace {
     if (out.size > 0) backend.run(kernel, arrays.map((a) => a.buffer), buf);
     return [NDArray.fromBuffer(backend, buf, out.shape, out.dtype, out.weakType)];
   }
+}
+
+/** `config.debugNans`: name the first primitive whose float output contains a NaN. */
+function checkNans(prim: string, outs: readonly NDArray[]): void {
+  outs.forEach((o, i) => {
+    if (o.dtype !== 'float32') return;
+    const d = o.dataSync();
+    const at = d.findIndex((v) => Number.isNaN(v));
+    if (at >= 0) throw new FloatingPointError(`debugNans: ${prim} produced a NaN in output ${i} ${o.aval.str()} at flat index ${at}`);
+  });
 }
 
 let defaultBackendOf: () => import('../backends/backend.js').Backend;

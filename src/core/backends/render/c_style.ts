@@ -12,6 +12,7 @@ import { reduceIdentity, type BinOp, type Expr, type Kernel, type ReduceOp, type
 export abstract class CStyleRenderer {
   // ---- syntax hooks ----
   abstract constant(v: number, dtype: DType): string;
+  /** `dtype` is the operand's dtype (`isfinite` yields bool). */
   abstract unary(op: UnOp, x: string, dtype: DType): string;
   /** `dtype` is the operands' dtype (comparisons yield bool). */
   abstract binary(op: BinOp, a: string, b: string, dtype: DType): string;
@@ -39,11 +40,12 @@ export abstract class CStyleRenderer {
 
   /**
    * Render the statements computing the kernel's scalar for the current output index and
-   * passing it to `store(valueExpr)`. Output loops are the caller's (they differ most between
-   * a CPU loop nest and a GPU thread grid); the returned lines run inside them.
+   * passing it to `store(valueExpr)`. With `loopNest`, the output dims become a loop nest
+   * (a CPU kernel) and work is hoisted out of the output loops it does not depend on;
+   * without it the caller supplies the output indices (a GPU thread per element).
    */
-  renderBody(kernel: Kernel, store: (value: string) => string): string[] {
-    return new BodyEmitter(this, kernel.expr).emit(store);
+  renderBody(kernel: Kernel, store: (value: string) => string, loopNest = false): string[] {
+    return new BodyEmitter(this, kernel.expr, loopNest ? kernel.outShape : null).emit(store);
   }
 }
 
@@ -56,14 +58,27 @@ class BodyEmitter {
   private blocks: string[][] = [[]];
   private tmp = 0;
 
-  constructor(private r: CStyleRenderer, private root: Expr) {
+  /** `outLoops`: output dims rendered as loops; output var i_k then lives at level k+1. */
+  constructor(private r: CStyleRenderer, private root: Expr, private outLoops: readonly number[] | null) {
     this.count(root);
+    if (outLoops) {
+      outLoops.forEach((_, k) => this.varLevel.set(`i${k}`, k + 1));
+      this.blocks = outLoops.map(() => []).concat([[]]);
+    }
   }
 
   emit(store: (value: string) => string): string[] {
     const v = this.expr(this.root);
-    this.blocks[0].push(store(v));
-    return this.blocks[0];
+    const n = this.outLoops?.length ?? 0;
+    this.blocks[n].push(store(v));
+    if (!this.outLoops) return this.blocks[0];
+    const lines: string[] = [];
+    this.outLoops.forEach((size, k) => {
+      lines.push(...this.blocks[k].map((l) => '  '.repeat(k) + l), '  '.repeat(k) + this.r.forOpen(`i${k}`, size));
+    });
+    lines.push(...this.blocks[n].map((l) => '  '.repeat(n) + l));
+    for (let k = n - 1; k >= 0; k--) lines.push('  '.repeat(k) + this.r.closeBlock());
+    return lines;
   }
 
   private count(e: Expr): void {
@@ -115,7 +130,7 @@ class BodyEmitter {
       case 'const': return r.constant(e.v, e.dtype);
       case 'var': return e.name;
       case 'load': return r.load(e.buf, this.expr(e.index), e.dtype);
-      case 'un': return r.unary(e.op, this.expr(e.x), e.dtype);
+      case 'un': return r.unary(e.op, this.expr(e.x), e.x.dtype);
       case 'bin': return r.binary(e.op, this.expr(e.a), this.expr(e.b), e.a.dtype);
       case 'select': return r.select(this.expr(e.c), this.expr(e.t), this.expr(e.f), e.dtype);
       case 'cast': return r.cast(this.expr(e.x), e.x.dtype, e.dtype);

@@ -73,8 +73,10 @@ export class JsRenderer extends CStyleRenderer {
       case 'add': return dtype === 'bool' ? `(${a} | ${b})` : wrap(`${a} + ${b}`, dtype);
       case 'sub': return wrap(`${a} - ${b}`, dtype);
       case 'mul': return isF ? fr(`${a} * ${b}`) : dtype === 'bool' ? `(${a} & ${b})` : wrap(`Math.imul(${a}, ${b})`, dtype);
-      case 'div': return isF ? fr(`${a} / ${b}`) : wrap(`${a} / ${b}`, dtype);
-      case 'rem': return wrap(`${a} % ${b}`, dtype);
+      // Integer x/0 is all ones and x%0 is x, as XLA's CPU and GPU backends do; a positive
+      // literal divisor (index arithmetic) takes the fast path.
+      case 'div': return isF ? fr(`${a} / ${b}`) : /^[1-9]\d*$/.test(b) ? wrap(`${a} / ${b}`, dtype) : wrap(`M.idiv(${a}, ${b})`, dtype);
+      case 'rem': return isF ? fr(`${a} % ${b}`) : /^[1-9]\d*$/.test(b) ? wrap(`${a} % ${b}`, dtype) : wrap(`M.irem(${a}, ${b})`, dtype);
       case 'pow': return isF ? fr(`Math.pow(${a}, ${b})`) : wrap(`M.ipow(${a}, ${b})`, dtype);
       case 'max': return `Math.max(${a}, ${b})`;
       case 'min': return `Math.min(${a}, ${b})`;
@@ -130,12 +132,6 @@ export class JsRenderer extends CStyleRenderer {
 
   /** Full source of `function (out, in0, …, M)` writing the kernel's output in row-major order. */
   renderKernel(kernel: Kernel): string {
-    const shape = kernel.outShape;
-    const lines: string[] = [`// ${kernel.label}`, 'let o = 0;'];
-    shape.forEach((n, i) => lines.push('  '.repeat(i) + this.forOpen(`i${i}`, n)));
-    const ind = '  '.repeat(shape.length);
-    for (const l of this.renderBody(kernel, (v) => `out[o++] = ${v};`)) lines.push(ind + l);
-    shape.forEach((_, i) => lines.push('  '.repeat(shape.length - 1 - i) + '}'));
-    return lines.join('\n');
+    return [`// ${kernel.label}`, 'let o = 0;', ...this.renderBody(kernel, (v) => `out[o++] = ${v};`, true)].join('\n');
   }
 }

@@ -10,7 +10,8 @@
  * Float outputs accumulate in doubles; integer outputs wrap like int32.
  */
 
-type TypedArray = Float32Array | Int32Array | Uint32Array | Uint8Array;
+import { ShapeError, fmtShape } from '../../errors.js';
+import type { TypedArray } from '../../dtype.js';
 
 /** Convolution parameters; omitted fields take their identity defaults. */
 export interface ConvParams {
@@ -40,9 +41,7 @@ interface Resolved {
 }
 
 function fail(lhsShape: readonly number[], rhsShape: readonly number[], why: string): never {
-  throw new Error(
-    `conv_general_dilated: ${why} (lhs shape [${lhsShape.join(', ')}], rhs shape [${rhsShape.join(', ')}])`,
-  );
+  throw new ShapeError(`conv_general_dilated: ${why} (lhs shape ${fmtShape(lhsShape)}, rhs shape ${fmtShape(rhsShape)})`);
 }
 
 function isPosInt(v: number): boolean {

@@ -8,7 +8,7 @@
  * output dtype and wrap (products use Math.imul). max / min propagate NaN.
  */
 
-type TypedArray = Float32Array | Int32Array | Uint32Array | Uint8Array;
+import type { TypedArray } from '../../dtype.js';
 
 export type CumulativeOp = 'sum' | 'prod' | 'max' | 'min';
 

@@ -7,7 +7,7 @@
  * (two's complement, mod 2^32), then the store narrows to the output type.
  */
 
-type TypedArray = Float32Array | Int32Array | Uint32Array | Uint8Array;
+import type { TypedArray } from '../../dtype.js';
 
 /** Rows of a per output tile. */
 const TM = 32;

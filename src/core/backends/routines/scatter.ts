@@ -3,7 +3,7 @@
  * out = operand; out[o, idx[j], i] += updates[o, j, i] for each of the m indices j.
  * Indices follow `take`'s convention: negative ones count from the end, the rest are clamped.
  */
-type TypedArray = Float32Array | Int32Array | Uint32Array | Uint8Array;
+import type { TypedArray } from '../../dtype.js';
 
 export function scatterAdd(
   operand: TypedArray,

@@ -8,7 +8,7 @@
  * Int32Array index buffers (insertion sort for short runs).
  */
 
-type TypedArray = Float32Array | Int32Array | Uint32Array | Uint8Array;
+import type { TypedArray } from '../../dtype.js';
 
 /** Length of runs sorted by insertion sort before merging. */
 const RUN = 32;
