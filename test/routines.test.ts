@@ -262,7 +262,7 @@ test('convOutputShape rejects invalid shapes', () => {
   ];
   for (const [ls, rs, p] of bad) {
     assert.throws(() => convOutputShape(ls, rs, p), (e: Error) => e.message.startsWith('conv_general_dilated:') &&
-      e.message.includes(`[${ls.join(', ')}]`));
+      e.message.includes(`[${ls.join(',')}]`));
   }
 });
 
