@@ -7,6 +7,8 @@ import { defaultBackend, registerBackend } from './backends/backend.js';
 import { CpuBackend } from './backends/runtime/cpu.js';
 import { rules } from './prims/registry.js';
 import { installEvalTrace } from './trace/eval.js';
+import { installRules } from './trace/rule_table.js';
 
 registerBackend(new CpuBackend());
-installEvalTrace(rules, defaultBackend);
+installRules(rules);
+installEvalTrace(defaultBackend);

@@ -4,7 +4,13 @@
  */
 import { ShapedArray } from '../aval.js';
 import { isFloat, isInt, type DType } from '../dtype.js';
-import { DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import * as lax from '../lax.js';
+import type { Prim } from '../trace/primitive.js';
+import { bind1 } from '../trace/trace.js';
+import type { Value } from '../trace/value.js';
+import { binaryJvp, fullOf, instantiate, isZero, linearJvp, moveBatchDim, negTangent, scaleTangent, unaryJvp, vectorizedBatch, zeroJvp } from './ad_util.js';
+import { UndefinedPrimal, Zero, type TransformRules } from './rules.js';
 import { bin, cast, cnst, select, un, type BinOp, type Expr, type UnOp } from '../kernel/ir.js';
 import { shapeEq } from '../shape.js';
 import type { Rules, RuleTable } from './rules.js';
@@ -69,6 +75,85 @@ export function checkSameAvals(op: string, avals: readonly ShapedArray[]): void 
   }
 }
 
+// ------------------------------------------------------------------ differentiation
+
+type Jvp<P extends Prim> = TransformRules<P>['jvp'];
+type Transpose<P extends Prim> = NonNullable<TransformRules<P>['transpose']>;
+const SQRT_PI = Math.sqrt(Math.PI);
+
+/** Forward-mode rules of the unary primitives: t_out = t · f'(x) (written with y = f(x) where cheaper). */
+const UNARY_JVP: Record<UnaryPrim, Jvp<UnaryPrim>> = {
+  neg: linearJvp('neg'),
+  sign: zeroJvp('sign'), floor: zeroJvp('floor'), ceil: zeroJvp('ceil'), round: zeroJvp('round'),
+  is_finite: zeroJvp('is_finite'), not: zeroJvp('not'),
+  exp: unaryJvp('exp', (_x, y) => y),
+  expm1: unaryJvp('expm1', (_x, y) => lax.add(y, 1)),
+  log: unaryJvp('log', (x) => lax.div(1, x)),
+  log1p: unaryJvp('log1p', (x) => lax.div(1, lax.add(x, 1))),
+  tanh: unaryJvp('tanh', (_x, y) => lax.sub(1, lax.mul(y, y))),
+  logistic: unaryJvp('logistic', (_x, y) => lax.mul(y, lax.sub(1, y))),
+  sin: unaryJvp('sin', (x) => lax.cos(x)),
+  cos: unaryJvp('cos', (x) => lax.neg(lax.sin(x))),
+  tan: unaryJvp('tan', (_x, y) => lax.add(1, lax.mul(y, y))),
+  atan: unaryJvp('atan', (x) => lax.div(1, lax.add(1, lax.mul(x, x)))),
+  sqrt: unaryJvp('sqrt', (_x, y) => lax.div(0.5, y)),
+  rsqrt: unaryJvp('rsqrt', (x, y) => lax.mul(lax.div(y, x), -0.5)),
+  abs: unaryJvp('abs', (x) => lax.sign(x)),
+  erf: unaryJvp('erf', (x) => lax.mul(lax.exp(lax.neg(lax.mul(x, x))), 2 / SQRT_PI)),
+  erf_inv: unaryJvp('erf_inv', (_x, y) => lax.mul(lax.exp(lax.mul(y, y)), SQRT_PI / 2)),
+};
+
+/** max/min: the tangent of the selected operand; at ties the average (as JAX). */
+function minmaxJvp(prim: 'max' | 'min'): Jvp<BinaryPrim> {
+  return ([x, y], [tx, ty]) => {
+    const out = bind1(prim, [x, y], {});
+    const a = instantiate(tx), b = instantiate(ty);
+    const pickX = prim === 'max' ? lax.gt(x, y) : lax.lt(x, y);
+    const pickY = prim === 'max' ? lax.lt(x, y) : lax.gt(x, y);
+    const t = lax.select(pickX, a, lax.select(pickY, b, lax.mul(lax.add(a, b), 0.5)));
+    return [[out], [t]];
+  };
+}
+
+const BINARY_JVP: Record<BinaryPrim, Jvp<BinaryPrim>> = {
+  add: linearJvp('add'),
+  sub: linearJvp('sub'),
+  mul: binaryJvp('mul', (_x, y) => y, (x) => x),
+  div: binaryJvp('div', (_x, y) => lax.div(1, y), (_x, y, out) => lax.neg(lax.div(out, y))),
+  rem: binaryJvp('rem', (x) => fullOf(x.aval, 1), (x, y) => lax.neg(lax.round(lax.div(lax.sub(x, lax.rem(x, y)), y)))),
+  pow: binaryJvp(
+    'pow',
+    (x, y) => lax.mul(y, lax.pow(x, lax.sub(y, 1))),
+    // d/dy x^y = log(x)·x^y, taken as 0 where x = 0 (so 0^y stays differentiable in y).
+    (x, _y, out) => lax.select(lax.eq(x, 0), fullOf(x.aval, 0), lax.mul(lax.log(x), out)),
+  ),
+  max: minmaxJvp('max'),
+  min: minmaxJvp('min'),
+  atan2: binaryJvp(
+    'atan2',
+    (x, y) => lax.div(y, lax.add(lax.mul(x, x), lax.mul(y, y))),
+    (x, y) => lax.neg(lax.div(x, lax.add(lax.mul(x, x), lax.mul(y, y)))),
+  ),
+  and: zeroJvp('and'), or: zeroJvp('or'), xor: zeroJvp('xor'),
+  shift_left: zeroJvp('shift_left'), shift_right_logical: zeroJvp('shift_right_logical'), shift_right_arithmetic: zeroJvp('shift_right_arithmetic'),
+  eq: zeroJvp('eq'), ne: zeroJvp('ne'), lt: zeroJvp('lt'), le: zeroJvp('le'), gt: zeroJvp('gt'), ge: zeroJvp('ge'),
+};
+
+/** Transposes of the linear elementwise primitives (mul and div: linear in one operand, the other known). */
+const TRANSPOSE: Partial<Record<UnaryPrim | BinaryPrim, Transpose<UnaryPrim | BinaryPrim>>> = {
+  neg: ([ct]) => [negTangent(ct)],
+  add: ([ct], args) => args.map((a) => (a instanceof UndefinedPrimal ? ct : null)),
+  sub: ([ct], args) => [args[0] instanceof UndefinedPrimal ? ct : null, args[1] instanceof UndefinedPrimal ? negTangent(ct) : null],
+  mul: ([ct], [x, y]) => {
+    if (x instanceof UndefinedPrimal && y instanceof UndefinedPrimal) throw new ValueError('transpose of mul: both operands are linear (the product is not linear)');
+    return x instanceof UndefinedPrimal ? [scaleTangent(ct, y as Value), null] : [null, scaleTangent(ct, x as Value)];
+  },
+  div: ([ct], [x, y]) => {
+    if (y instanceof UndefinedPrimal) throw new ValueError('transpose of div: the divisor is linear (division is not linear in it)');
+    return [x instanceof UndefinedPrimal ? (ct instanceof Zero ? ct : lax.div(ct, y)) : null, null];
+  },
+};
+
 function unaryRule(name: UnaryPrim): Rules<UnaryPrim> {
   const [op, kind] = UNARY[name];
   return {
@@ -78,6 +163,9 @@ function unaryRule(name: UnaryPrim): Rules<UnaryPrim> {
       return [name === 'is_finite' ? new ShapedArray(x.shape, 'bool') : x];
     },
     expr: (_p, [x]) => (i) => un(op, x(i)),
+    jvp: UNARY_JVP[name],
+    batch: vectorizedBatch(name),
+    transpose: TRANSPOSE[name],
   };
 }
 
@@ -92,6 +180,9 @@ function binaryRule(name: BinaryPrim): Rules<BinaryPrim> {
       return [COMPARISONS.has(name) ? new ShapedArray(avals[0].shape, 'bool') : new ShapedArray(avals[0].shape, avals[0].dtype, weak)];
     },
     expr: (_p, [a, b]) => (i) => bin(op, a(i), b(i)),
+    jvp: BINARY_JVP[name],
+    batch: vectorizedBatch(name),
+    transpose: TRANSPOSE[name],
   };
 }
 
@@ -120,12 +211,40 @@ export const elementwiseRules: RuleTable<UnaryPrim | BinaryPrim | 'select_n' | '
       }
       return e;
     },
+    jvp: ([which, ...cases], [, ...tans], p) => {
+      const out = bind1('select_n', [which, ...cases], p);
+      if (!tans.some((t) => !isZero(t))) return [[out], [new Zero(out.aval)]];
+      return [[out], [bind1('select_n', [which, ...tans.map(instantiate)], p)]];
+    },
+    batch: ([which, ...cases], [wd, ...cds], p, size) => {
+      const moved = cases.map((c, i) => moveBatchDim(c, cds[i], 0, size));
+      const shape = moved[0].shape;
+      // A scalar predicate that is not batched stays scalar; otherwise it takes the full case shape.
+      const w = wd === null && which.ndim === 0 ? which : lax.broadcastInDim(moveBatchDim(which, wd, 0, size), shape, which.ndim === 0 ? [0] : shape.map((_, i) => i));
+      return [[bind1('select_n', [w, ...moved], p)], [0]];
+    },
+    transpose: ([ct], [which, ...cases]) => {
+      if (which instanceof UndefinedPrimal) throw new ValueError('transpose of select_n: the predicate cannot be linear');
+      return [null, ...cases.map((c, k) => {
+        if (!(c instanceof UndefinedPrimal) || ct instanceof Zero) return c instanceof UndefinedPrimal ? ct : null;
+        const zero = fullOf(ct.aval, 0);
+        const sel = cases.map((_, j) => (j === k ? ct : zero));
+        return bind1('select_n', [which as Value, ...sel], {});
+      })];
+    },
   },
 
   convert_element_type: {
     kind: 'expr',
     abstractEval: ([x], p) => [new ShapedArray(x.shape, p.newDtype, p.weakType)],
     expr: (p, [x]) => (i) => cast(x(i), p.newDtype),
+    jvp: ([x], [t], p) => {
+      const out = bind1('convert_element_type', [x], p);
+      const smooth = isFloat(x.dtype) && isFloat(p.newDtype);
+      return [[out], [smooth && !isZero(t) ? bind1('convert_element_type', [t], p) : new Zero(out.aval)]];
+    },
+    batch: vectorizedBatch('convert_element_type'),
+    transpose: ([ct], [x]) => [ct instanceof Zero ? new Zero((x as UndefinedPrimal).aval) : bind1('convert_element_type', [ct], { newDtype: (x as UndefinedPrimal).aval.dtype, weakType: (x as UndefinedPrimal).aval.weakType })],
   },
 
   bitcast_convert_type: {
@@ -138,6 +257,8 @@ export const elementwiseRules: RuleTable<UnaryPrim | BinaryPrim | 'select_n' | '
       const e = x(i);
       return e.dtype === p.newDtype ? e : { k: 'bitcast', x: e, dtype: p.newDtype };
     },
+    jvp: zeroJvp('bitcast_convert_type'),
+    batch: vectorizedBatch('bitcast_convert_type'),
   },
 
   iota: {
@@ -148,5 +269,9 @@ export const elementwiseRules: RuleTable<UnaryPrim | BinaryPrim | 'select_n' | '
       return [new ShapedArray(p.shape, p.dtype)];
     },
     expr: (p) => (i) => cast(i[p.dimension], p.dtype),
+    jvp: zeroJvp('iota'),
+    batch: () => {
+      throw new ValueError('iota has no operands, so it is never batched');
+    },
   },
 };

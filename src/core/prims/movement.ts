@@ -7,7 +7,9 @@ import { ShapedArray } from '../aval.js';
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { bin, flatIndex, idx, select, unravel, type Expr } from '../kernel/ir.js';
 import { prod, shapeEq, stridesOf } from '../shape.js';
-import type { RuleTable } from './rules.js';
+import * as lax from '../lax.js';
+import { linearJvp, moveBatchDim } from './ad_util.js';
+import { UndefinedPrimal, Zero, type RuleTable } from './rules.js';
 
 type MovePrim = 'broadcast_in_dim' | 'reshape' | 'transpose' | 'slice' | 'pad' | 'concatenate' | 'rev';
 
@@ -41,6 +43,20 @@ export const movementRules: RuleTable<MovePrim> = {
       const strides = shape.map(() => 0);
       bd.forEach((d, k) => (strides[d] = x.shape[k] === 1 ? 0 : x.strides[k]));
       return x.view(out, strides, x.offset);
+    },
+    jvp: linearJvp('broadcast_in_dim'),
+    batch: ([x], [d], { shape, broadcastDimensions: bd }) => {
+      // The batch dim goes first in the output; operand dims keep their targets, shifted by one.
+      const xb = moveBatchDim(x, d, 0, x.shape[d!]);
+      return [[lax.broadcastInDim(xb, [xb.shape[0], ...shape], [0, ...bd.map((b) => b + 1)])], [0]];
+    },
+    transpose: ([ct], [x], { shape, broadcastDimensions: bd }) => {
+      const xa = (x as UndefinedPrimal).aval;
+      if (ct instanceof Zero) return [new Zero(xa)];
+      // Sum over the dims that were created or expanded from size 1, then restore size-1 dims.
+      const summed = shape.map((_, i) => i).filter((i) => !bd.includes(i) || xa.shape[bd.indexOf(i)] !== shape[i]);
+      const s = summed.length ? lax.reduceSum(ct, summed) : ct;
+      return [s.ndim === xa.ndim && s.shape.join() === xa.shape.join() ? s : lax.reshape(s, xa.shape)];
     },
   },
 

@@ -9,7 +9,10 @@ import type { DType } from '../dtype.js';
 import { AxisError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { bin, cnst, freshVar, idx, reduceIdentity, select, varRef, type Expr, type ReduceOp } from '../kernel/ir.js';
 import { prod } from '../shape.js';
-import type { Rules, RuleTable } from './rules.js';
+import * as lax from '../lax.js';
+import { bind1 } from '../trace/trace.js';
+import { linearJvp, moveBatchDim } from './ad_util.js';
+import { UndefinedPrimal, Zero, type Rules, type RuleTable } from './rules.js';
 
 type ReducePrim = 'reduce_sum' | 'reduce_max' | 'reduce_min' | 'reduce_prod';
 type ArgPrim = 'argmax' | 'argmin';
@@ -35,8 +38,13 @@ function checkAxes(op: string, axes: readonly number[], ndim: number): void {
   if (new Set(axes).size !== axes.length) throw new AxisError(`${op}: repeated axes ${JSON.stringify(axes)}`);
 }
 
-function reduceRule(name: ReducePrim, op: ReduceOp): Rules<ReducePrim> {
+function reduceRule(name: ReducePrim, op: ReduceOp, ad: Pick<Rules<ReducePrim>, 'jvp' | 'transpose'>): Rules<ReducePrim> {
   return {
+    ...ad,
+    batch: ([x], [d], { axes }) => {
+      const xb = moveBatchDim(x, d, 0, x.shape[d!]);
+      return [[bind1(name, [xb], { axes: axes.map((a) => a + 1) })], [0]];
+    },
     kind: 'expr',
     abstractEval: ([x], { axes }) => {
       checkAxes(name, axes, x.ndim);
@@ -137,10 +145,17 @@ function cumRule(name: CumPrim, op: 'sum' | 'prod' | 'max' | 'min'): Rules<CumPr
 }
 
 export const reduceRules: RuleTable<ReducePrim | ArgPrim | WindowPrim | CumPrim> = {
-  reduce_sum: reduceRule('reduce_sum', 'sum'),
-  reduce_max: reduceRule('reduce_max', 'max'),
-  reduce_min: reduceRule('reduce_min', 'min'),
-  reduce_prod: reduceRule('reduce_prod', 'prod'),
+  reduce_sum: reduceRule('reduce_sum', 'sum', {
+    jvp: linearJvp('reduce_sum'),
+    transpose: ([ct], [x], { axes }) => {
+      const xa = (x as UndefinedPrimal).aval;
+      if (ct instanceof Zero) return [new Zero(xa)];
+      return [lax.broadcastInDim(ct, xa.shape, xa.shape.map((_, i) => i).filter((i) => !axes.includes(i)))];
+    },
+  }),
+  reduce_max: reduceRule('reduce_max', 'max', {}),
+  reduce_min: reduceRule('reduce_min', 'min', {}),
+  reduce_prod: reduceRule('reduce_prod', 'prod', {}),
   argmax: argRule('argmax'),
   argmin: argRule('argmin'),
   reduce_window_sum: windowRule('reduce_window_sum', 'sum'),

@@ -6,6 +6,7 @@ import type { Prim } from '../trace/primitive.js';
 import { contractRules } from './contract.js';
 import { elementwiseRules } from './elementwise.js';
 import { indexingRules } from './indexing.js';
+import { jitRules } from './jit.js';
 import { movementRules } from './movement.js';
 import { randomRules } from './random.js';
 import { reduceRules } from './reduce.js';
@@ -20,6 +21,7 @@ export const rules: RuleTable<Prim> = {
   ...indexingRules,
   ...sortRules,
   ...randomRules,
+  ...jitRules,
 };
 
 export const primitives = Object.keys(rules) as Prim[];

@@ -7,7 +7,7 @@ import { NDArray, scope } from '../array.js';
 import { config } from '../config.js';
 import { DTypeError, FloatingPointError, TracerLeakError, ValueError } from '../errors.js';
 import { outVar, type Kernel } from '../kernel/ir.js';
-import type { RuleTable } from '../prims/rules.js';
+import { rulesOf } from './rule_table.js';
 import type { Prim, PrimParams } from './primitive.js';
 import { setRootTrace, type Trace } from './trace.js';
 import { Tracer, type Value } from './value.js';
@@ -15,7 +15,6 @@ import { Tracer, type Value } from './value.js';
 export class EvalTrace implements Trace {
   readonly tag = 0;
   readonly parent = null;
-  constructor(private rules: RuleTable<Prim>) {}
 
   describe(): string {
     return 'EvalTrace';
@@ -39,9 +38,10 @@ export class EvalTrace implements Trace {
   }
 
   private run<P extends Prim>(prim: P, arrays: NDArray[], params: PrimParams[P]): NDArray[] {
-    const rule = this.rules[prim];
+    const rule = rulesOf(prim);
     const outs = rule.abstractEval(arrays.map((a) => a.aval), params);
     if (rule.kind === 'routine') return rule.impl(arrays, params, outs);
+    if (rule.kind === 'interpret') return rule.impl(arrays, params) as NDArray[];
     const out = outs[0];
     if (rule.view) {
       const v = rule.view(arrays[0], params, out);
@@ -77,10 +77,10 @@ function checkNans(prim: string, outs: readonly NDArray[]): void {
 
 let defaultBackendOf: () => import('../backends/backend.js').Backend;
 
-/** Install the eager trace as the root trace, with the primitive rule table and default-backend lookup. */
-export function installEvalTrace(rules: RuleTable<Prim>, backendOf: typeof defaultBackendOf): EvalTrace {
+/** Install the eager trace as the root trace, with the default-backend lookup. */
+export function installEvalTrace(backendOf: typeof defaultBackendOf): EvalTrace {
   defaultBackendOf = backendOf;
-  const t = new EvalTrace(rules);
+  const t = new EvalTrace();
   setRootTrace(t);
   return t;
 }
