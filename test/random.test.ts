@@ -18,15 +18,7 @@ import { DTypeError, ShapeError, ValueError, config, np, random } from '../src/i
 // ---------------------------------------------------------------------------------------
 
 /** Run `fn` with the given layout, restoring the previous setting afterwards. */
-function inMode<T>(partitionable: boolean, fn: () => T): T {
-  const saved = config.threefryPartitionable;
-  config.threefryPartitionable = partitionable;
-  try {
-    return fn();
-  } finally {
-    config.threefryPartitionable = saved;
-  }
-}
+const inMode = random.threefryPartitionable;
 const legacy = <T>(fn: () => T): T => inMode(false, fn);
 const partitionable = <T>(fn: () => T): T => inMode(true, fn);
 

@@ -6,17 +6,10 @@ import { convGeneralDilated, convOutputShape, type ConvParams } from '../src/cor
 import { argsortRows, sortKeyVal, sortRows } from '../src/core/backends/routines/sort';
 import { cumulative } from '../src/core/backends/routines/cumulative';
 import { lax, np } from '../src/index.js';
+import { assertClose, lcg, prod, scaledTol, unravel } from './helpers.js';
 
 type TA = Float32Array | Int32Array | Uint32Array;
 
-/** Small seeded LCG returning floats in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 function randF32(n: number, rng: () => number): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng() * 2 - 1;
@@ -27,7 +20,6 @@ function randI32(n: number, rng: () => number, lo: number, hi: number): Int32Arr
   for (let i = 0; i < n; i++) a[i] = lo + Math.floor(rng() * (hi - lo + 1));
   return a;
 }
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 function strides(s: readonly number[]): number[] {
   const r = new Array<number>(s.length);
   for (let d = s.length - 1, k = 1; d >= 0; d--) { r[d] = k; k *= s[d]; }
@@ -35,25 +27,9 @@ function strides(s: readonly number[]): number[] {
 }
 /** All multi-indices of a shape in row-major order. */
 function indices(shape: readonly number[]): number[][] {
-  const out: number[][] = [];
-  const n = prod(shape);
-  for (let f = 0; f < n; f++) {
-    const idx = new Array<number>(shape.length);
-    for (let d = shape.length - 1, r = f; d >= 0; d--) { idx[d] = r % shape[d]; r = Math.floor(r / shape[d]); }
-    out.push(idx);
-  }
-  return out;
+  return Array.from({ length: prod(shape) }, (_, f) => unravel(f, shape));
 }
 const dot = (i: number[], s: number[]) => i.reduce((a, v, d) => a + v * s[d], 0);
-function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
-  assert.is(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
-    if (g === w) continue;
-    if (Number.isNaN(w)) { assert.ok(Number.isNaN(g), `${what}[${i}]: want NaN, got ${g}`); continue; }
-    assert.ok(Math.abs(g - w) <= tol * Math.max(1, Math.abs(w)), `${what}[${i}]: got ${g}, want ${w}`);
-  }
-}
 function same(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
   assert.is(got.length, want.length, `${what}: length`);
   for (let i = 0; i < want.length; i++) {
@@ -203,7 +179,7 @@ test('conv matches reference (nd, strides, padding, dilations, groups)', () => {
     const got = convGeneralDilated(lhs, ls, rhs, rs, p);
     assert.equal(got.shape, want.shape);
     assert.ok(got.data instanceof Float32Array);
-    close(got.data, want.data, 1e-5, `conv ${ls} ${rs} ${JSON.stringify(p)}`);
+    assertClose(got.data, want.data, scaledTol(1e-5), `conv ${ls} ${rs} ${JSON.stringify(p)}`);
     const li = randI32(prod(ls), rng, -9, 9), ri = randI32(prod(rs), rng, -9, 9);
     const gi = convGeneralDilated(li, ls, ri, rs, p);
     assert.ok(gi.data instanceof Int32Array);
@@ -246,7 +222,7 @@ test('batchGroupCount conv computes the kernel gradient of a grouped conv', () =
   assert.equal(r.shape, [I, O, K]);
   const got = new Float64Array(O * I * K);
   for (let i = 0; i < I; i++) for (let o = 0; o < O; o++) for (let k = 0; k < K; k++) got[(o * I + i) * K + k] = r.data[(i * O + o) * K + k];
-  close(got, gw, 1e-5, 'kernel grad');
+  assertClose(got, gw, scaledTol(1e-5), 'kernel grad');
   void hi;
 });
 
@@ -323,7 +299,7 @@ test('lax.reduceWindow matches reference for sum/max/min (float32 and int32)', (
       const want = reduceWindowRef(x, c);
       assert.equal(got.shape, want.shape, `${op} ${shape}`);
       assert.ok(got.data instanceof Float32Array);
-      close(got.data, want.data, 1e-6, `rw ${op} ${shape}`);
+      assertClose(got.data, want.data, scaledTol(1e-6), `rw ${op} ${shape}`);
       const xi = randI32(prod(shape), rng, -100, 100);
       const gi = laxReduceWindow(xi, shape, op, win, st, pad, bd, wd);
       assert.ok(gi.data instanceof Int32Array);

@@ -22,12 +22,11 @@
 import { config } from './config.js';
 import type { DType } from './dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from './errors.js';
+import * as lax from './lax.js';
 import { scalar, toValue, type ArrayLike } from './numpy/convert.js';
-import { iota } from './numpy/creation.js';
+import { full } from './numpy/creation.js';
 import { broadcastTo, convert } from './numpy/elementwise.js';
-import type { BinaryPrim, UnaryPrim } from './prims/elementwise.js';
 import { broadcastShapes, checkShape, normAxis, prod, shapeEq } from './shape.js';
-import { bind, bind1 } from './trace/trace.js';
 import { Value } from './trace/value.js';
 
 /** A raw threefry key: uint32 `[2]` (or `[...batch, 2]` where documented). */
@@ -36,48 +35,27 @@ export type Key = Value;
 export type ShapeLike = number | readonly number[];
 
 // ---------------------------------------------------------------------------------------
-// lax-level helpers (operands already of equal shape and dtype)
+// helpers: every op below is a `lax` op (no promotion; a JS number takes the dtype and
+// shape of the array operand), with parameters broadcast explicitly where needed
 // ---------------------------------------------------------------------------------------
 
 type Shape = readonly number[];
 
-/** A strongly typed constant of `x`'s dtype and shape. */
-const constLike = (v: number | boolean, x: Value): Value => broadcastTo(scalar(v, x.dtype), x.shape);
-const full = (v: number, dtype: DType, shape: Shape): Value => broadcastTo(scalar(v, dtype), shape);
-const op2 = (p: BinaryPrim, a: Value, b: Value | number | boolean): Value =>
-  bind1(p, [a, typeof b === 'number' || typeof b === 'boolean' ? constLike(b, a) : b], {});
-const op1 = (p: UnaryPrim, x: Value): Value => bind1(p, [x], {});
-/** `c ? t : f` elementwise (all of one shape). */
-const select = (c: Value, t: Value, f: Value): Value => bind1('select_n', [c, f, t], {});
-const bitcast = (x: Value, dtype: DType): Value => bind1('bitcast_convert_type', [x], { newDtype: dtype });
-const reshape = (x: Value, shape: Shape): Value => (shapeEq(x.shape, shape) ? x : bind1('reshape', [x], { newSizes: shape }));
-/** `x[..., start:stop, ...]` along one axis. */
-function sliceAxis(x: Value, axis: number, start: number, stop: number): Value {
-  return bind1('slice', [x], {
-    startIndices: x.shape.map((_, d) => (d === axis ? start : 0)),
-    limitIndices: x.shape.map((n, d) => (d === axis ? stop : n)),
-    strides: x.shape.map(() => 1),
-  });
-}
-const concat = (xs: Value[], axis: number): Value => bind1('concatenate', xs, { dimension: axis });
-/** Stack equally shaped arrays along a new last axis. */
-const stackLast = (xs: Value[]): Value => concat(xs.map((x) => reshape(x, [...x.shape, 1])), xs[0].ndim);
-/** Broadcast `x` into `shape`, its dims landing at `dims`. */
-const broadcastIn = (x: Value, shape: Shape, dims: readonly number[]): Value =>
-  shapeEq(x.shape, shape) ? x : bind1('broadcast_in_dim', [x], { shape, broadcastDimensions: dims });
+/** `reshape` that binds nothing when the shape is already right (no identity equations in staged programs). */
+const reshapeTo = (x: Value, shape: Shape): Value => (shapeEq(x.shape, shape) ? x : lax.reshape(x, shape));
+/** `x[..., start:limit, ...]` along one axis (JAX's `lax.slice_in_dim`). */
+const sliceInDim = (x: Value, start: number, limit: number, axis: number): Value =>
+  lax.slice(x, x.shape.map((_, d) => (d === axis ? start : 0)), x.shape.map((n, d) => (d === axis ? limit : n)));
 const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => i + from);
-
-/** Unsigned remainder; a zero divisor leaves x unchanged (`x % 0 = x`, XLA's semantics), which randint relies on. */
-const urem = (x: Value, span: Value): Value => op2('rem', x, span);
 
 /** The next float32 after `x` toward +∞ (`dir = 1`) or −∞ (`dir = -1`): `lax.nextafter`. */
 function nextafter(x: Value, dir: 1 | -1): Value {
-  const bits = bitcast(x, 'int32');
-  const away = op2('eq', op2('gt', x, 0), dir > 0); // moving away from zero: the magnitude grows
-  let out = bitcast(select(away, op2('add', bits, 1), op2('sub', bits, 1)), 'float32');
-  out = select(op2('eq', x, 0), constLike(dir * 2 ** -149, x), out);
-  const stuck = op2('or', op2('ne', x, x), op2('eq', x, dir * Infinity));
-  return select(stuck, x, out);
+  const bits = lax.bitcastConvertType(x, 'int32');
+  const away = lax.eq(lax.gt(x, 0), dir > 0); // moving away from zero: the magnitude grows
+  let out = lax.bitcastConvertType(lax.select(away, lax.add(bits, 1), lax.sub(bits, 1)), 'float32');
+  out = lax.select(lax.eq(x, 0), dir * 2 ** -149, out);
+  const stuck = lax.or(lax.ne(x, x), lax.eq(x, dir * Infinity));
+  return lax.select(stuck, x, out);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -152,7 +130,7 @@ export function key(seed: number | Value, opts: KeyOptions = {}): Key {
   if (seed instanceof Value) {
     if (seed.ndim !== 0 || (seed.dtype !== 'int32' && seed.dtype !== 'uint32'))
       throw new DTypeError(`random.key: a seed array must be an int32 or uint32 scalar, got ${seed.aval.str()}`);
-    return concat([full(0, 'uint32', [1]), reshape(convert(seed, 'uint32'), [1])], 0);
+    return lax.concatenate([full([1], 0, 'uint32'), lax.reshape(convert(seed, 'uint32'), [1])], 0);
   }
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed))
     throw new ValueError(`random.key: seed must be an integer with |seed| < 2^53, got ${String(seed)}`);
@@ -171,10 +149,10 @@ function block(key: Key, x0: Value, x1: Value): [Value, Value] {
   const B = key.shape.slice(0, -1);
   const S = x0.shape;
   const out = [...B, ...S];
-  const word = (j: number) => broadcastIn(reshape(sliceAxis(key, B.length, j, j + 1), B), out, range(B.length));
-  const ctr = (x: Value) => broadcastIn(x, out, range(S.length, B.length));
-  const [y0, y1] = bind('threefry2x32', [word(0), word(1), ctr(x0), ctr(x1)], {});
-  return [y0, y1];
+  const word = (j: number) => lax.broadcastInDim(lax.reshape(sliceInDim(key, j, j + 1, B.length), B), out, range(B.length));
+  // Counters keep their dims at the end (NumPy broadcasting), so a single key binds no broadcast.
+  const ctr = (x: Value) => broadcastTo(x, out);
+  return lax.threefry2x32(word(0), word(1), ctr(x0), ctr(x1));
 }
 
 /**
@@ -184,17 +162,17 @@ function block(key: Key, x0: Value, x1: Value): [Value, Value] {
 function hashCounts(key: Key, count: Value): Value {
   const n = count.shape[0];
   const odd = n % 2;
-  const padded = odd ? bind1('pad', [count, scalar(0, 'uint32')], { config: [[0, 1, 0]] }) : count;
+  const padded = odd ? lax.pad(count, scalar(0, 'uint32'), [[0, 1, 0]]) : count;
   const h = (n + odd) / 2;
-  const [y0, y1] = block(key, sliceAxis(padded, 0, 0, h), sliceAxis(padded, 0, h, 2 * h));
+  const [y0, y1] = block(key, lax.slice(padded, [0], [h]), lax.slice(padded, [h], [2 * h]));
   const axis = key.ndim - 1;
-  const out = concat([y0, y1], axis);
-  return odd ? sliceAxis(out, axis, 0, n) : out;
+  const out = lax.concatenate([y0, y1], axis);
+  return odd ? sliceInDim(out, 0, n, axis) : out;
 }
 
 /** Counter words (hi, lo) of flat indices 0..n-1 (`iota_2x32_shape`; hi is 0 below 2^32). */
 function flatCounters(n: number): [Value, Value] {
-  return [full(0, 'uint32', [n]), iota('uint32', [n])];
+  return [full([n], 0, 'uint32'), lax.iota('uint32', n)];
 }
 
 function checkCount(fn: string, n: number): void {
@@ -208,13 +186,15 @@ function splitKeys(key: Key, shape: Shape): Value {
   checkCount('split', 2 * num);
   if (config.threefryPartitionable) {
     const [hi, lo] = flatCounters(num);
-    return reshape(stackLast(block(key, hi, lo)), [...B, ...shape, 2]);
+    const [y0, y1] = block(key, hi, lo);
+    const stacked = lax.concatenate([lax.reshape(y0, [...y0.shape, 1]), lax.reshape(y1, [...y1.shape, 1])], y0.ndim);
+    return reshapeTo(stacked, [...B, ...shape, 2]);
   }
-  return reshape(hashCounts(key, iota('uint32', [2 * num])), [...B, ...shape, 2]);
+  return reshapeTo(hashCounts(key, lax.iota('uint32', 2 * num)), [...B, ...shape, 2]);
 }
 
 /** Entry `i` along axis 0 (`keys[i]`). */
-const keyAt = (keys: Value, i: number): Key => reshape(sliceAxis(keys, 0, i, i + 1), keys.shape.slice(1));
+const keyAt = (keys: Value, i: number): Key => lax.reshape(sliceInDim(keys, i, i + 1, 0), keys.shape.slice(1));
 
 
 /**
@@ -247,13 +227,13 @@ export function foldIn(key: Key, data: number | Value): Key {
   if (data instanceof Value) {
     if (data.ndim !== 0 || (data.dtype !== 'int32' && data.dtype !== 'uint32'))
       throw new DTypeError(`random.foldIn: data must be an int32 or uint32 scalar, got ${data.aval.str()}`);
-    d = reshape(convert(data, 'uint32'), [1]);
+    d = lax.reshape(convert(data, 'uint32'), [1]);
   } else {
     if (typeof data !== 'number' || !Number.isSafeInteger(data)) throw new ValueError(`random.foldIn: data must be an integer, got ${String(data)}`);
-    d = full(data >>> 0, 'uint32', [1]);
+    d = full([1], data >>> 0, 'uint32');
   }
-  const [y0, y1] = block(k, full(0, 'uint32', [1]), d);
-  return concat([y0, y1], k.ndim - 1);
+  const [y0, y1] = block(k, full([1], 0, 'uint32'), d);
+  return lax.concatenate([y0, y1], k.ndim - 1);
 }
 
 /**
@@ -274,19 +254,19 @@ function bitsOf(key: Key, bw: 8 | 16 | 32, shape: Shape): Value {
     checkCount('bits', size);
     const [hi, lo] = flatCounters(size);
     const [b1, b2] = block(key, hi, lo);
-    const w = op2('xor', b1, b2);
-    return reshape(bw === 32 ? w : op2('and', w, mask), shape);
+    const w = lax.xor(b1, b2);
+    return reshapeTo(bw === 32 ? w : lax.and(w, mask), shape);
   }
   const maxCount = Math.ceil((bw * size) / 32);
   checkCount('bits', maxCount);
-  const words = hashCounts(key, iota('uint32', [maxCount]));
-  if (bw === 32) return reshape(words, shape);
+  const words = hashCounts(key, lax.iota('uint32', maxCount));
+  if (bw === 32) return reshapeTo(words, shape);
   // Little-endian unpacking: word w gives (w >> bw*j) & mask for j = 0 .. 32/bw - 1, in order.
   const per = 32 / bw;
-  const wide = broadcastIn(words, [maxCount, per], [0]);
-  const shifts = op2('mul', iota('uint32', [maxCount, per], 1), bw);
-  const sub = op2('and', op2('shift_right_logical', wide, shifts), mask);
-  return reshape(sliceAxis(reshape(sub, [maxCount * per]), 0, 0, size), shape);
+  const wide = lax.broadcastInDim(words, [maxCount, per], [0]);
+  const shifts = lax.mul(lax.broadcastedIota('uint32', [maxCount, per], 1), bw);
+  const sub = lax.and(lax.shiftRightLogical(wide, shifts), mask);
+  return reshapeTo(lax.slice(lax.reshape(sub, [maxCount * per]), [0], [size]), shape);
 }
 
 /** `bits(key, shape = [], dtype = 'uint32')`: uniformly random uint32 words (`jax.random.bits`). */
@@ -303,10 +283,10 @@ export function bits(key: Key, shape: ShapeLike = [], dtype: DType = 'uint32'): 
 /** The float32 core of `uniform` (§6): `max(lo, f * (hi - lo) + lo)` with f in [0, 1) from 23 bits. */
 function uniformOf(key: Key, shape: Shape, minval: Value, maxval: Value): Value {
   const b = bitsOf(key, 32, shape);
-  const f = op2('sub', bitcast(op2('or', op2('shift_right_logical', b, 9), 0x3f800000), 'float32'), 1);
+  const f = lax.sub(lax.bitcastConvertType(lax.or(lax.shiftRightLogical(b, 9), 0x3f800000), 'float32'), 1);
   const lo = broadcastTo(minval, shape);
   const hi = broadcastTo(maxval, shape);
-  return op2('max', lo, op2('add', op2('mul', f, op2('sub', hi, lo)), lo));
+  return lax.max(lo, lax.add(lax.mul(f, lax.sub(hi, lo)), lo));
 }
 
 export interface UniformOptions {
@@ -342,7 +322,7 @@ export function normal(key: Key, shape: ShapeLike = [], dtype: DType = 'float32'
   const s = checkShape('random.normal', shape);
   checkFloatDType('normal', dtype);
   const u = uniformOf(k, s, scalar(-1 + 2 ** -24, 'float32'), scalar(1, 'float32'));
-  return op2('mul', op1('erf_inv', u), SQRT2);
+  return lax.mul(lax.erfInv(u), SQRT2);
 }
 
 /**
@@ -357,11 +337,11 @@ export function truncatedNormal(key: Key, lower: ArrayLike, upper: ArrayLike, sh
   const up = floatParam('truncatedNormal', upper);
   const s = shape === undefined ? broadcastShapes('random.truncatedNormal', lo.shape, up.shape) : checkShape('random.truncatedNormal', shape);
   if (shape !== undefined) checkParamShapes('truncatedNormal', s, lo.shape, up.shape);
-  const a = op1('erf', op2('div', lo, SQRT2));
-  const b = op1('erf', op2('div', up, SQRT2));
-  const out = op2('mul', op1('erf_inv', uniformOf(k, s, a, b)), SQRT2);
-  const clipped = op2('max', out, broadcastTo(nextafter(lo, 1), s));
-  return op2('min', clipped, broadcastTo(nextafter(up, -1), s));
+  const a = lax.erf(lax.div(lo, SQRT2));
+  const b = lax.erf(lax.div(up, SQRT2));
+  const out = lax.mul(lax.erfInv(uniformOf(k, s, a, b)), SQRT2);
+  const clipped = lax.max(out, broadcastTo(nextafter(lo, 1), s));
+  return lax.min(clipped, broadcastTo(nextafter(up, -1), s));
 }
 
 /**
@@ -374,7 +354,7 @@ export function bernoulli(key: Key, p: ArrayLike = 0.5, shape?: ShapeLike): Valu
   if (pv.dtype !== 'float32') throw new DTypeError(`random.bernoulli: p must be a float array, got ${pv.aval.str()}`);
   const s = shape === undefined ? [...pv.shape] : checkShape('random.bernoulli', shape);
   checkParamShapes('bernoulli', s, pv.shape);
-  return op2('lt', uniformOf(k, s, scalar(0, 'float32'), scalar(1, 'float32')), broadcastTo(pv, s));
+  return lax.lt(uniformOf(k, s, scalar(0, 'float32'), scalar(1, 'float32')), broadcastTo(pv, s));
 }
 
 const INT_RANGE: Record<'int32' | 'uint32', [number, number]> = { int32: [-(2 ** 31), 2 ** 31 - 1], uint32: [0, 2 ** 32 - 1] };
@@ -385,7 +365,7 @@ function intBound(which: string, x: ArrayLike, dtype: 'int32' | 'uint32', shape:
   if (typeof x === 'number') {
     if (Number.isNaN(x)) throw new ValueError(`random.randint: ${which} must be a number, got NaN`);
     const t = Math.trunc(x);
-    return { v: full(Math.min(Math.max(t, lo), hi), dtype, shape), over: broadcastTo(scalar(t > hi), shape) };
+    return { v: full(shape, Math.min(Math.max(t, lo), hi), dtype), over: broadcastTo(scalar(t > hi), shape) };
   }
   let v = toValue('random.randint', x);
   if (v.dtype === 'bool' || v.dtype === 'float32') v = convert(v, 'int32'); // JAX: astype(int)
@@ -393,9 +373,9 @@ function intBound(which: string, x: ArrayLike, dtype: 'int32' | 'uint32', shape:
   v = broadcastTo(v, shape);
   let over = broadcastTo(scalar(false), shape);
   if (v.dtype === 'uint32' && dtype === 'int32') {
-    over = op2('gt', v, hi);
-    v = op2('min', v, hi);
-  } else if (v.dtype === 'int32' && dtype === 'uint32') v = op2('max', v, 0);
+    over = lax.gt(v, hi);
+    v = lax.min(v, hi);
+  } else if (v.dtype === 'int32' && dtype === 'uint32') v = lax.max(v, 0);
   return { v: convert(v, dtype), over };
 }
 
@@ -416,13 +396,15 @@ export function randint(key: Key, shape: ShapeLike, minval: ArrayLike, maxval: A
   const keys = splitKeys(k, [2]);
   const higher = bitsOf(keyAt(keys, 0), 32, s);
   const lower = bitsOf(keyAt(keys, 1), 32, s);
-  let span = convert(op2('sub', mx, mn), 'uint32');
-  span = select(op2('le', mx, mn), constLike(1, span), span);
-  span = select(op2('and', over, op2('gt', mx, mn)), op2('add', span, 1), span);
-  let m = urem(constLike(2 ** 16, span), span);
-  m = urem(op2('mul', m, m), span); // wraps mod 2^32, as in JAX
-  const off = urem(op2('add', op2('mul', urem(higher, span), m), urem(lower, span)), span);
-  return op2('add', mn, convert(off, dtype));
+  // `lax.rem` on uint32: a zero divisor leaves x unchanged (`x % 0 = x`, XLA's semantics), which the
+  // full-range case relies on (span = 2^32 wraps to 0).
+  let span = convert(lax.sub(mx, mn), 'uint32');
+  span = lax.select(lax.le(mx, mn), 1, span);
+  span = lax.select(lax.and(over, lax.gt(mx, mn)), lax.add(span, 1), span);
+  let m = lax.rem(2 ** 16, span);
+  m = lax.rem(lax.mul(m, m), span); // wraps mod 2^32, as in JAX
+  const off = lax.rem(lax.add(lax.mul(lax.rem(higher, span), m), lax.rem(lower, span)), span);
+  return lax.add(mn, convert(off, dtype));
 }
 
 /**
@@ -436,7 +418,7 @@ export function gumbel(key: Key, shape: ShapeLike = [], dtype: DType = 'float32'
 }
 function gumbelOf(key: Key, shape: Shape): Value {
   const u = uniformOf(key, shape, scalar(2 ** -126, 'float32'), scalar(1, 'float32'));
-  return op1('neg', op1('log', op1('neg', op1('log', u))));
+  return lax.neg(lax.log(lax.neg(lax.log(u))));
 }
 
 /** `exponential(key, shape = [], dtype = 'float32')`: Exp(1) samples, `-log1p(-u)` (JAX `random.exponential`). */
@@ -444,7 +426,7 @@ export function exponential(key: Key, shape: ShapeLike = [], dtype: DType = 'flo
   const k = checkKey('exponential', key);
   checkFloatDType('exponential', dtype);
   const u = uniformOf(k, checkShape('random.exponential', shape), scalar(0, 'float32'), scalar(1, 'float32'));
-  return op1('neg', op1('log1p', op1('neg', u)));
+  return lax.neg(lax.log1p(lax.neg(u)));
 }
 
 export interface CategoricalOptions {
@@ -472,8 +454,8 @@ export function categorical(key: Key, logits: ArrayLike, opts: CategoricalOption
   const gShape = [...s.slice(s.length - batch.length)];
   gShape.splice(gShape.length + 1 + axis, 0, l.shape[l.ndim + axis]);
   const drawShape = [...prefix, ...gShape];
-  const z = op2('add', gumbelOf(k, drawShape), broadcastTo(l, drawShape));
-  return bind1('argmax', [z], { axis: drawShape.length + axis, indexDtype: 'int32' });
+  const z = lax.add(gumbelOf(k, drawShape), broadcastTo(l, drawShape));
+  return lax.argmax(z, drawShape.length + axis, 'int32');
 }
 
 /** `ceil(3 ln(max(1, n)) / ln(2^32 - 1))` sort rounds, as JAX's `_shuffle` (float64 math). */
@@ -489,8 +471,8 @@ function sortRounds(key: Key, x: Value, axis: number, rounds: number, keyShape: 
     const keys = splitKeys(k, [2]);
     k = keyAt(keys, 0);
     let sortKeys = bitsOf(keyAt(keys, 1), 32, keyShape);
-    if (keyShape.length === 1 && x.ndim > 1) sortKeys = broadcastIn(sortKeys, x.shape, [axis]);
-    x = bind('sort', [sortKeys, x], { dimension: axis, numOperands: 2 })[1];
+    if (keyShape.length === 1 && x.ndim > 1) sortKeys = lax.broadcastInDim(sortKeys, x.shape, [axis]);
+    x = lax.sort([sortKeys, x], axis)[1];
   }
   return x;
 }
@@ -512,7 +494,7 @@ export function permutation(key: Key, x: number | Value, opts: PermutationOption
   const k = checkKey('permutation', key);
   if (typeof x === 'number') {
     if (!Number.isSafeInteger(x) || x < 0) throw new ValueError(`random.permutation: n must be a non-negative integer, got ${x}`);
-    return sortRounds(k, iota('int32', [x]), 0, shuffleRounds(x), [x]);
+    return sortRounds(k, lax.iota('int32', x), 0, shuffleRounds(x), [x]);
   }
   if (!(x instanceof Value)) throw new ValueError(`random.permutation: x must be an integer or an array, got ${describe(x)}`);
   if (x.ndim === 0) throw new ShapeError('random.permutation: x must be an integer or at least 1-dimensional, got a scalar array');

@@ -10,6 +10,7 @@
  * Deviation from JAX: `null` and `undefined` are the same structural node
  * (both print as `None`); each rebuilds as the value seen when flattening.
  */
+import { ValueError } from './errors.js';
 
 /** A nested structure of arrays / plain objects with leaves of type `T`. */
 export type PyTree<T> =
@@ -140,7 +141,7 @@ export function structure<T>(t: PyTree<T>, options: TreeOptions = {}): TreeDef {
 /** Rebuild a tree of structure `treedef` whose leaves are `leaves`, in order. */
 export function unflatten<T>(treedef: TreeDef, leaves: readonly T[]): PyTree<T> {
   if (leaves.length !== treedef.numLeaves) {
-    throw new Error(`tree.unflatten: expected ${treedef.numLeaves} leaves, got ${leaves.length}`);
+    throw new ValueError(`tree.unflatten: expected ${treedef.numLeaves} leaves, got ${Array.isArray(leaves) ? leaves.length : typeof leaves}`);
   }
   let i = 0;
   const rebuild = (n: TreeNode): PyTree<T> => {
@@ -172,7 +173,7 @@ export function mapWith<T, U>(
   const others = rest.map((r, j) => {
     const [ls, d] = flatten(r, options);
     if (!d.equals(def)) {
-      throw new Error(`tree.map: tree ${j + 1} has structure ${d} but tree 0 has structure ${def}`);
+      throw new ValueError(`tree.map: tree ${j + 1} has structure ${d} but tree 0 has structure ${def}`);
     }
     return ls;
   });

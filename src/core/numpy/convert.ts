@@ -29,7 +29,7 @@ function flattenNested(op: string, data: NestedArray): { shape: number[]; flat: 
   const walk = (x: NestedArray, depth: number, path: string): void => {
     if (depth === shape.length) {
       if (Array.isArray(x)) throw new ValueError(`${op}: ragged nested array: element ${path} is a list but expected a scalar at depth ${depth} (shape so far ${JSON.stringify(shape)})`);
-      if (typeof x !== 'number' && typeof x !== 'boolean') throw new ValueError(`${op}: element ${path} is ${typeof x}, expected a number or boolean`);
+      if (typeof x !== 'number' && typeof x !== 'boolean') throw new ValueError(`${op}: ${path ? `element ${path}` : 'the value'} is ${x === null ? 'null' : typeof x}, expected a number, a boolean or nested arrays of them`);
       flat.push(x);
       return;
     }

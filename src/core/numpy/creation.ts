@@ -38,7 +38,7 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): V
   if (stop === undefined) [start, stop] = [0, start];
   if (step === 0 || !Number.isFinite(step)) throw new ValueError(`arange: step must be finite and non-zero, got ${step}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const d = dtype ?? ([start, stop, step].every(Number.isInteger) ? 'int32' : 'float32');
+  const d = dtype !== undefined ? checkDType('arange', dtype) : [start, stop, step].every(Number.isInteger) ? 'int32' : 'float32';
   const i = iota(d === 'float32' ? 'float32' : 'int32', [n]);
   const v = start === 0 && step === 1 ? i : add(mul(i, scalar(step, i.dtype)), scalar(start, i.dtype));
   return convert(v, d);

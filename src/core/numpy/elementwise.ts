@@ -2,7 +2,7 @@
  * NumPy-style elementwise functions: operands are converted (JS scalars become weak),
  * promoted with JAX's lattice, broadcast, and bound to the lax-level primitives.
  */
-import { promote, type DType } from '../dtype.js';
+import { checkDType, promote, type DType } from '../dtype.js';
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes, shapeEq } from '../shape.js';
 import { bind1 } from '../trace/trace.js';
@@ -18,7 +18,7 @@ export function convert(x: Value, dtype: DType, weak = false): Value {
 
 /** `np.astype`: a strongly typed cast. */
 export function astype(x: ArrayLike, dtype: DType): Value {
-  return convert(toValue('astype', x), dtype);
+  return convert(toValue('astype', x), checkDType('astype', dtype));
 }
 
 /** Broadcast to `shape` (NumPy rules: align trailing dims). */
