@@ -16,6 +16,7 @@ import type { BinaryPrim, UnaryPrim } from './prims/elementwise.js';
 import { normAxes, normAxis } from './shape.js';
 import { bind, bind1 } from './trace/trace.js';
 import { Value } from './trace/value.js';
+import * as tree from './tree.js';
 
 export type { ConvDimensionNumbers } from './prims/contract.js';
 
@@ -539,4 +540,13 @@ export function threefry2x32(k0: ArrayLike, k1: ArrayLike, x0: ArrayLike, x1: Ar
   });
   const [y0, y1] = bind('threefry2x32', vs, {});
   return [y0, y1];
+}
+
+/** `stopGradient(x)`: x itself, with a zero derivative (any pytree of arrays; non-float leaves pass through). */
+export function stopGradient<T>(x: T): T {
+  const one = (v: unknown) => {
+    const a = toValue('stopGradient', v as ArrayLike);
+    return a.dtype === 'float32' ? bind1('stop_gradient', [a], {}) : a;
+  };
+  return (x instanceof Value || typeof x === 'number' ? one(x) : tree.map(one, x as tree.PyTree<unknown>)) as T;
 }

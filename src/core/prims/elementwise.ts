@@ -45,6 +45,8 @@ declare module '../trace/primitive.js' {
     convert_element_type: { newDtype: DType; weakType: boolean };
     bitcast_convert_type: { newDtype: DType };
     iota: { dtype: DType; shape: readonly number[]; dimension: number };
+    /** The identity whose derivative is zero (`lax.stopGradient`). */
+    stop_gradient: NoParams;
   }
 }
 
@@ -186,7 +188,7 @@ function binaryRule(name: BinaryPrim): Rules<BinaryPrim> {
   };
 }
 
-export const elementwiseRules: RuleTable<UnaryPrim | BinaryPrim | 'select_n' | 'convert_element_type' | 'bitcast_convert_type' | 'iota'> = {
+export const elementwiseRules: RuleTable<UnaryPrim | BinaryPrim | 'select_n' | 'convert_element_type' | 'bitcast_convert_type' | 'iota' | 'stop_gradient'> = {
   ...(Object.fromEntries(Object.keys(UNARY).map((k) => [k, unaryRule(k as UnaryPrim)])) as RuleTable<UnaryPrim>),
   ...(Object.fromEntries(Object.keys(BINARY).map((k) => [k, binaryRule(k as BinaryPrim)])) as RuleTable<BinaryPrim>),
 
@@ -259,6 +261,14 @@ export const elementwiseRules: RuleTable<UnaryPrim | BinaryPrim | 'select_n' | '
     },
     jvp: zeroJvp('bitcast_convert_type'),
     batch: vectorizedBatch('bitcast_convert_type'),
+  },
+
+  stop_gradient: {
+    kind: 'expr',
+    abstractEval: ([x]) => [x],
+    expr: (_p, [x]) => x,
+    jvp: zeroJvp('stop_gradient'),
+    batch: vectorizedBatch('stop_gradient'),
   },
 
   iota: {

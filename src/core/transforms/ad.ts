@@ -32,7 +32,7 @@ export function jvp<F extends AnyFn>(f: F, primals: readonly unknown[], tangents
 }
 
 /** A linearized function: residuals plus the linear jaxpr from tangents to output tangents. */
-interface Linearized {
+export interface Linearized {
   outs: Value[];
   outDef: tree.TreeDef;
   /** tangents → output tangents (evaluates the linear jaxpr). */
@@ -42,7 +42,7 @@ interface Linearized {
 }
 
 /** jvp staged into a jaxpr, then split: the known (primal) part runs now, the linear part is kept. */
-function linearizeFlat(op: string, fn: (...a: Value[]) => Value[], primals: readonly Value[], store: { out?: tree.TreeDef }): Linearized {
+export function linearizeFlat(op: string, fn: (...a: Value[]) => Value[], primals: readonly Value[], store: { out?: tree.TreeDef }): Linearized {
   const n = primals.length;
   const avals = primals.map((p) => p.aval.strengthen());
   const jaxpr = stage((...args) => {
