@@ -4,6 +4,7 @@
  */
 import type { Prim } from '../trace/primitive.js';
 import { contractRules } from './contract.js';
+import { customRules } from './custom.js';
 import { elementwiseRules } from './elementwise.js';
 import { indexingRules } from './indexing.js';
 import { jitRules } from './jit.js';
@@ -22,6 +23,7 @@ export const rules: RuleTable<Prim> = {
   ...sortRules,
   ...randomRules,
   ...jitRules,
+  ...customRules,
 };
 
 export const primitives = Object.keys(rules) as Prim[];
