@@ -120,29 +120,29 @@ export function valueAndGrad<F extends AnyFn>(f: F, opts: GradOptions = {}): (..
   const argnumsOpt = opts.argnums ?? 0;
   return (...args) => {
     const argnums = normArgnums('grad', argnumsOpt, args.length);
-    const diffArgs = argnums.map((i) => args[i]);
-    let aux: unknown;
     const g = (...d: unknown[]) => {
       const full = [...args];
       argnums.forEach((a, k) => (full[a] = d[k]));
       const r = f(...full);
-      if (!opts.hasAux) return r;
-      if (!Array.isArray(r) || r.length !== 2) throw new ValueError('grad: with hasAux the function must return [value, aux]');
-      aux = r[1];
-      return r[0];
+      if (opts.hasAux && (!Array.isArray(r) || r.length !== 2)) throw new ValueError('grad: with hasAux the function must return [value, aux]');
+      return r;
     };
-    const [ds, dDef] = flattenArgs('grad', diffArgs);
+    const [ds, dDef] = flattenArgs('grad', argnums.map((i) => args[i]));
     ds.forEach((d, i) => {
       if (!isFloat(d.dtype)) throw new DTypeError(`grad: differentiated arguments must be float32, but leaf ${i} of argnums ${JSON.stringify(argnumsOpt)} is ${d.aval.str()}`);
     });
+    // With hasAux the aux leaves are extra outputs of the staged function (so no tracer escapes), with zero cotangents.
     const store: { out?: tree.TreeDef } = {};
     const lin = linearizeFlat('grad', flatFun('grad', g, dDef, store), ds, store);
-    if (lin.outs.length !== 1 || lin.outs[0].ndim !== 0 || !isFloat(lin.outs[0].dtype))
+    const value = lin.outs[0];
+    if (!value || value.ndim !== 0 || !isFloat(value.dtype) || (!opts.hasAux && lin.outs.length !== 1))
       throw new ShapeError(`grad: the function must return a float32 scalar, got ${lin.outs.map((o) => o.aval.str()).join(', ') || 'nothing'}${opts.hasAux ? ' (as the first of [value, aux])' : ''}`);
-    const cts = lin.vjpFn([fullOf(new ShapedArray([], 'float32'), 1)]).map((c, i) => (c instanceof Zero ? zerosOf(ds[i].aval.strengthen()) : instantiate(c)));
-    const grads = tree.unflatten(dDef, cts) as unknown[];
+    const cts = [fullOf(new ShapedArray([], 'float32'), 1), ...lin.outs.slice(1).map((o) => new Zero(o.aval))];
+    const inCts = lin.vjpFn(cts).map((c, i) => (c instanceof Zero ? zerosOf(ds[i].aval.strengthen()) : instantiate(c)));
+    const grads = tree.unflatten(dDef, inCts) as unknown[];
     const gOut = typeof argnumsOpt === 'number' ? grads[0] : grads;
-    return [opts.hasAux ? [lin.outs[0], aux] : lin.outs[0], gOut];
+    const out = unflattenOut(lin.outDef, lin.outs);
+    return [opts.hasAux ? out : value, gOut];
   };
 }
 
