@@ -8,8 +8,11 @@ import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { bin, flatIndex, idx, select, unravel, type Expr } from '../kernel/ir.js';
 import { prod, shapeEq, stridesOf } from '../shape.js';
 import * as lax from '../lax.js';
-import { linearJvp, moveBatchDim } from './ad_util.js';
-import { UndefinedPrimal, Zero, type RuleTable } from './rules.js';
+import { scalar } from '../numpy/convert.js';
+import type { Value } from '../trace/value.js';
+import { linearJvp, moveBatchDim, zerosOf } from './ad_util.js';
+import { invertPerm } from './routine.js';
+import { UndefinedPrimal, Zero, type BatchDim, type RuleTable, type TransformRules } from './rules.js';
 
 type MovePrim = 'broadcast_in_dim' | 'reshape' | 'transpose' | 'slice' | 'pad' | 'concatenate' | 'rev';
 
@@ -28,6 +31,54 @@ declare module '../trace/primitive.js' {
 }
 
 const isPerm = (p: readonly number[], n: number) => p.length === n && [...p].sort((a, b) => a - b).every((v, i) => v === i);
+
+/** The aval of a transpose rule's argument, known or linear. */
+const avalOf = (x: Value | UndefinedPrimal) => x.aval;
+/** `xs` with `v` inserted at position `at` (params of a batched operand that keeps its batch dim in place). */
+const insertAt = <T>(xs: readonly T[], at: number, v: T): T[] => [...xs.slice(0, at), v, ...xs.slice(at)];
+/** An unbatched dim `d` as a dim of the operand whose batch dim is at `b`. */
+const shiftDim = (d: number, b: number): number => (d < b ? d : d + 1);
+/** The batch dim of the one operand of a unary rule (batch rules only run with a batched operand). */
+const bdimOf = (d: BatchDim): number => d as number;
+
+// ------------------------------------------------------------------ pad: transformation rules
+
+type PadRules = TransformRules<'pad'>;
+
+/**
+ * Batching of pad: the batch dim keeps its place with [0, 0, 0] padding. A batched padding
+ * value (one scalar per example) is written by a select on a mask of the padded region, as
+ * JAX does: select(pad(ones, false), pad(x, 0), broadcast(v)).
+ */
+const padBatch: PadRules['batch'] = ([x, v], [dx, dv], { config }, size) => {
+  const b = dx ?? 0;
+  const xb = moveBatchDim(x, dx, b, size);
+  const cfg = insertAt(config, b, [0, 0, 0] as const);
+  if (dv === null) return [[lax.pad(xb, v, cfg)], [b]];
+  const padded = lax.pad(xb, 0, cfg);
+  const mask = lax.pad(lax.broadcastInDim(scalar(true, 'bool'), xb.shape, []), false, cfg);
+  const fill = lax.broadcastInDim(moveBatchDim(v, dv, 0, size), padded.shape, [b]);
+  return [[lax.select(mask, padded, fill)], [b]];
+};
+
+/**
+ * pad is linear in (operand, padding value) jointly. The operand's cotangent is the
+ * cotangent at the operand's positions: undo low/high padding by padding with their
+ * negations (positive ones crop; negative ones, which cropped the operand, pad back with
+ * zeros), then take every (interior + 1)-th element. The padding value appears at every
+ * other output position, so its cotangent is sum(ct) − sum(operand's cotangent).
+ */
+const padTranspose: NonNullable<PadRules['transpose']> = ([ct], [x, v], { config }) => {
+  const xLin = x instanceof UndefinedPrimal, vLin = v instanceof UndefinedPrimal;
+  if (ct instanceof Zero) return [xLin ? new Zero(avalOf(x)) : null, vLin ? new Zero(avalOf(v)) : null];
+  let tx: Value = ct;
+  if (config.some(([lo, hi]) => lo !== 0 || hi !== 0)) tx = lax.pad(tx, 0, config.map(([lo, hi]) => [-lo, -hi, 0] as const));
+  if (config.some(([, , int]) => int !== 0))
+    tx = lax.slice(tx, tx.shape.map(() => 0), tx.shape, config.map(([, , int]) => int + 1));
+  const all = ct.shape.map((_, d) => d);
+  const tv = vLin ? lax.sub(lax.reduceSum(ct, all), lax.reduceSum(tx, all)) : null;
+  return [xLin ? tx : null, tv];
+};
 
 export const movementRules: RuleTable<MovePrim> = {
   broadcast_in_dim: {
@@ -78,6 +129,13 @@ export const movementRules: RuleTable<MovePrim> = {
       const rowMajor = stridesOf(x.shape).every((s, k) => x.shape[k] === 1 || s === x.strides[k]);
       return rowMajor ? x.view(out, stridesOf(newSizes), x.offset) : null;
     },
+    jvp: linearJvp('reshape'),
+    // Row-major reshapes of the examples are one reshape of the batch once it leads.
+    batch: ([x], [d], { newSizes }, size) => [[lax.reshape(moveBatchDim(x, d, 0, size), [size, ...newSizes])], [0]],
+    transpose: ([ct], [x]) => {
+      const xa = avalOf(x);
+      return [ct instanceof Zero ? new Zero(xa) : lax.reshape(ct, xa.shape)];
+    },
   },
 
   transpose: {
@@ -92,6 +150,16 @@ export const movementRules: RuleTable<MovePrim> = {
       return x(src);
     },
     view: (x, { permutation: p }, out) => x.view(out, p.map((d) => x.strides[d]), x.offset),
+    jvp: linearJvp('transpose'),
+    // One transpose that also brings the batch dim to the front.
+    batch: ([x], [d], { permutation: p }) => {
+      const b = bdimOf(d);
+      return [[lax.transpose(x, [b, ...p.map((k) => shiftDim(k, b))])], [0]];
+    },
+    /** The transpose of a permutation is its inverse. */
+    transpose: ([ct], [x], { permutation: p }) => {
+      return [ct instanceof Zero ? new Zero(avalOf(x)) : lax.transpose(ct, invertPerm(p))];
+    },
   },
 
   slice: {
@@ -105,6 +173,24 @@ export const movementRules: RuleTable<MovePrim> = {
     expr: ({ startIndices: s, strides: st }, [x]) => (i) => x(i.map((e, d) => bin('add', bin('mul', e, idx(st[d])), idx(s[d])))),
     view: (x, { startIndices: s, strides: st }, out) =>
       x.view(out, x.strides.map((v, d) => v * st[d]), x.offset + s.reduce((a, v, d) => a + v * x.strides[d], 0)),
+    jvp: linearJvp('slice'),
+    // The batch dim stays where it is and is taken whole.
+    batch: ([x], [d], { startIndices: s, limitIndices: l, strides: st }, size) => {
+      const b = bdimOf(d);
+      return [[lax.slice(x, insertAt(s, b, 0), insertAt(l, b, size), insertAt(st, b, 1))], [b]];
+    },
+    /**
+     * The transpose of a (strided) slice puts the cotangent back where it was read, zeros
+     * elsewhere: pad with `start` zeros below, `n − (start + (m−1)·stride + 1)` above and
+     * `stride − 1` between elements (interior padding).
+     */
+    transpose: ([ct], [x], { startIndices: s, strides: st }) => {
+      const xa = avalOf(x);
+      if (ct instanceof Zero) return [new Zero(xa)];
+      if (ct.size === 0) return [zerosOf(xa)];
+      const config = xa.shape.map((n, d) => [s[d], n - (s[d] + (ct.shape[d] - 1) * st[d] + 1), st[d] - 1] as const);
+      return [lax.pad(ct, 0, config)];
+    },
   },
 
   rev: {
@@ -123,6 +209,12 @@ export const movementRules: RuleTable<MovePrim> = {
       });
       return x.view(out, strides, offset);
     },
+    jvp: linearJvp('rev'),
+    batch: ([x], [d], { dimensions }) => {
+      const b = bdimOf(d);
+      return [[lax.rev(x, dimensions.map((k) => shiftDim(k, b)))], [b]];
+    },
+    transpose: ([ct], [x], { dimensions }) => [ct instanceof Zero ? new Zero(avalOf(x)) : lax.rev(ct, dimensions)],
   },
 
   pad: {
@@ -153,6 +245,9 @@ export const movementRules: RuleTable<MovePrim> = {
       });
       return valid ? select(valid, x(src), v([])) : x(src);
     },
+    jvp: linearJvp('pad'),
+    batch: padBatch,
+    transpose: padTranspose,
   },
 
   concatenate: {
@@ -182,5 +277,20 @@ export const movementRules: RuleTable<MovePrim> = {
       for (let k = xs.length - 2; k >= 0; k--) if (avals[k].shape[dim] > 0) e = select(bin('lt', i[dim], idx(starts[k + 1])), at(k), e);
       return e;
     },
+    jvp: linearJvp('concatenate'),
+    batch: (xs, dims, { dimension }, size) => [[lax.concatenate(xs.map((x, i) => moveBatchDim(x, dims[i], 0, size)), dimension + 1)], [0]],
+    /** Each linear operand's cotangent is its slab of the output cotangent. */
+    transpose: ([ct], xs, { dimension: dim }) => {
+      let start = 0;
+      return xs.map((x) => {
+        const xa = avalOf(x);
+        const lo = start;
+        start += xa.shape[dim];
+        if (!(x instanceof UndefinedPrimal)) return null;
+        if (ct instanceof Zero) return new Zero(xa);
+        return lax.slice(ct, xa.shape.map((_, d) => (d === dim ? lo : 0)), xa.shape.map((n, d) => (d === dim ? lo + n : n)));
+      });
+    },
   },
 };
+

@@ -2,10 +2,13 @@
  * `threefry2x32`: the Threefry-2x32 block cipher (Salmon et al., SC 2011) on four
  * equally shaped uint32 operands (key words k0, k1; counter words x0, x1), returning two.
  * Everything in `random.ts` (keys, split, bits, samplers) is built on this one primitive.
+ * Its outputs are integer bits, so their tangents are zero; it is elementwise over its four
+ * operands, so vmap runs it once on the operands with the batch dims moved to the front.
  */
 import { ShapedArray } from '../aval.js';
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { shapeEq } from '../shape.js';
+import { vectorizedBatch, zeroJvp } from './ad_util.js';
 import type { RuleTable } from './rules.js';
 import { runRoutine } from './routine.js';
 
@@ -28,5 +31,7 @@ export const randomRules: RuleTable<'threefry2x32'> = {
       return [out, out];
     },
     impl: (args, _p, outs) => runRoutine('threefry', args, outs, { size: outs[0].size }),
+    jvp: zeroJvp('threefry2x32'),
+    batch: vectorizedBatch('threefry2x32'),
   },
 };

@@ -1,17 +1,42 @@
 /**
  * `sort`: stable ascending sort along one dimension (NaNs last, as NumPy and JAX), of one
  * operand or of a key operand carrying a second operand along (argsort = sort(x, iota)).
+ *
+ * Differentiation follows JAX's `_sort_jvp`: the key is sorted together with an int32 iota,
+ * which yields the permutation; every tangent (and the carried operand) is then gathered with
+ * it along the sorted dimension, so the tangent map is a `gather`, linear in the tangents.
  */
 import type { ShapedArray } from '../aval.js';
 import { ShapeError, fmtShape } from '../errors.js';
-import { shapeEq } from '../shape.js';
-import type { RuleTable } from './rules.js';
+import * as lax from '../lax.js';
+import { shapeEq, stridesOf } from '../shape.js';
+import { bind } from '../trace/trace.js';
+import type { Value } from '../trace/value.js';
+import { isZero, moveBatchDim } from './ad_util.js';
+import { Zero, type RuleTable } from './rules.js';
 import { invertPerm, permuted, runRoutine } from './routine.js';
 
 declare module '../trace/primitive.js' {
   interface PrimParams {
     sort: { dimension: number; numOperands: number };
   }
+}
+
+/**
+ * `out[…, i, …] = x[…, idx[…, i, …], …]` along `axis` (numpy.take_along_axis), for int32
+ * `idx` of x's shape with entries in range. Written as one take-style `gather` of the
+ * flattened operand at row-major flat indices, so it is linear in `x` (transpose: scatter_add).
+ */
+export function takeAlongAxis(x: Value, idx: Value, axis: number): Value {
+  if (!shapeEq(x.shape, idx.shape)) throw new ShapeError(`takeAlongAxis: indices shape ${fmtShape(idx.shape)} must equal the operand shape ${fmtShape(x.shape)}`);
+  const strides = stridesOf(x.shape);
+  let flat = strides[axis] === 1 ? idx : lax.mul(idx, strides[axis]);
+  x.shape.forEach((n, d) => {
+    if (d === axis || n === 1) return;
+    const pos = lax.broadcastedIota('int32', x.shape, d);
+    flat = lax.add(flat, strides[d] === 1 ? pos : lax.mul(pos, strides[d]));
+  });
+  return lax.gather(x.ndim === 1 ? x : lax.reshape(x, [x.size]), flat, 0);
 }
 
 export const sortRules: RuleTable<'sort'> = {
@@ -33,6 +58,20 @@ export const sortRules: RuleTable<'sort'> = {
       const rows = n === 0 ? 0 : args[0].size / n;
       const res = runRoutine('sort', moved, moved.map((m) => m.aval), { rows, n });
       return res.map((r) => permuted(r, invertPerm(perm)));
+    },
+    jvp: (primals, tangents, { dimension }) => {
+      const [key, ...carried] = primals;
+      // Sorting (key, iota) gives the stable permutation; the carried operand is gathered with it.
+      const iota = lax.broadcastedIota('int32', key.shape, dimension);
+      const [sortedKey, perm] = bind('sort', [key, iota], { dimension, numOperands: 2 });
+      const outs = [sortedKey, ...carried.map((v) => takeAlongAxis(v, perm, dimension))];
+      const touts = tangents.map((t, i) => (isZero(t) ? new Zero(outs[i].aval) : takeAlongAxis(t, perm, dimension)));
+      return [outs, touts];
+    },
+    batch: (args, dims, { dimension, numOperands }, size) => {
+      const moved = args.map((a, i) => moveBatchDim(a, dims[i], 0, size));
+      const outs = bind('sort', moved, { dimension: dimension + 1, numOperands });
+      return [outs, outs.map(() => 0)];
     },
   },
 };
