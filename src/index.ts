@@ -7,7 +7,7 @@ import './core/init.js';
 
 export * as np from './core/numpy/index.js';
 export * as tree from './core/tree.js';
-export * as lax from './core/lax.js';
+export * as lax from './core/lax_namespace.js';
 export * as random from './core/random.js';
 export { config } from './core/config.js';
 export { jvp, linearize, vjp, grad, valueAndGrad, type GradOptions } from './core/transforms/ad.js';

@@ -118,7 +118,8 @@ export function printJaxpr(j: Jaxpr, indent = '', names = new Namer()): string {
   let nested = false;
   const eqns = j.eqns.map((e) => {
     const params = Object.entries(e.params as object).filter(([, v]) => v !== undefined);
-    nested ||= params.some(([, v]) => v instanceof ClosedJaxpr || v instanceof Jaxpr || (Array.isArray(v) && v.some((x) => x instanceof ClosedJaxpr)));
+    const isJaxpr = (x: unknown) => x instanceof ClosedJaxpr || x instanceof Jaxpr;
+    nested ||= params.some(([, v]) => isJaxpr(v) || (Array.isArray(v) && v.some(isJaxpr)));
     const p = params.length ? `[${params.map(([k, v]) => `${k}=${fmtParam(v, names, indent + '    ')}`).join(' ')}]` : '';
     return `${e.outvars.map(decl).join(' ')} = ${e.prim}${p} ${e.inputs.map(atom).join(' ')}`.trimEnd();
   });

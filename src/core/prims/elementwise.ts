@@ -222,7 +222,8 @@ export const elementwiseRules: RuleTable<UnaryPrim | BinaryPrim | 'select_n' | '
       const moved = cases.map((c, i) => moveBatchDim(c, cds[i], 0, size));
       const shape = moved[0].shape;
       // A scalar predicate that is not batched stays scalar; otherwise it takes the full case shape.
-      const w = wd === null && which.ndim === 0 ? which : lax.broadcastInDim(moveBatchDim(which, wd, 0, size), shape, which.ndim === 0 ? [0] : shape.map((_, i) => i));
+      const scalarWhich = (wd === null ? which.ndim : which.ndim - 1) === 0;
+      const w = wd === null && scalarWhich ? which : lax.broadcastInDim(moveBatchDim(which, wd, 0, size), shape, scalarWhich ? [0] : shape.map((_, i) => i));
       return [[bind1('select_n', [w, ...moved], p)], [0]];
     },
     transpose: ([ct], [which, ...cases]) => {

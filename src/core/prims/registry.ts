@@ -4,6 +4,7 @@
  */
 import type { Prim } from '../trace/primitive.js';
 import { contractRules } from './contract.js';
+import { controlRules } from './control.js';
 import { customRules } from './custom.js';
 import { elementwiseRules } from './elementwise.js';
 import { indexingRules } from './indexing.js';
@@ -23,6 +24,7 @@ export const rules: RuleTable<Prim> = {
   ...sortRules,
   ...randomRules,
   ...jitRules,
+  ...controlRules,
   ...customRules,
 };
 
