@@ -200,6 +200,19 @@ export function scope<T>(fn: () => T, keep: (result: T) => readonly unknown[] = 
   return result;
 }
 
+/**
+ * Run `fn` outside every active `scope`: arrays it creates are owned by the garbage collector
+ * (used for what outlives the call, such as the constants of a cached compiled function).
+ */
+export function unscoped<T>(fn: () => T): T {
+  const saved = scopes.splice(0, scopes.length);
+  try {
+    return fn();
+  } finally {
+    scopes.push(...saved);
+  }
+}
+
 function defaultKeep(result: unknown): unknown[] {
   const out: unknown[] = [];
   const walk = (x: unknown): void => {

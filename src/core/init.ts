@@ -3,6 +3,7 @@
  * default, the eager trace is installed as the root trace, and array methods are installed.
  */
 import './array_methods.js';
+import './kernel/program.js';
 import { defaultBackend, registerBackend } from './backends/backend.js';
 import { CpuBackend } from './backends/runtime/cpu.js';
 import { rules } from './prims/registry.js';

@@ -3,9 +3,14 @@
  * types, static arguments, pytree structure, PRNG layout) into a jaxpr, optimises it, and
  * binds the `jit` primitive, which the backend compiles into fused kernels.
  */
+import { NDArray, unscoped } from '../array.js';
+import { defaultBackend } from '../backends/backend.js';
 import { config } from '../config.js';
 import { ValueError } from '../errors.js';
-import type { ClosedJaxpr } from '../ir/jaxpr.js';
+import type { ClosedJaxpr, Jaxpr } from '../ir/jaxpr.js';
+import { optimize } from '../ir/passes/index.js';
+import { markOptimized, programFor } from '../kernel/program.js';
+import type { Program } from '../kernel/lower.js';
 import { openJaxpr } from '../prims/jit.js';
 import { stage } from '../trace/staging.js';
 import { bind } from '../trace/trace.js';
@@ -22,6 +27,8 @@ export interface JitOptions {
 
 interface Staged {
   jaxpr: ClosedJaxpr;
+  /** For `jit`: the optimised jaxpr with its consts as leading inputs (what the primitive holds). */
+  open?: Jaxpr;
   outDef: tree.TreeDef;
 }
 
@@ -34,7 +41,7 @@ function staticKey(v: unknown): string {
 }
 
 /** Stage `f` for `args` (static ones bound), returning the closed jaxpr and the flat dynamic leaves. */
-function stageFor(f: AnyFn, args: readonly unknown[], statics: readonly number[], cache: Map<string, Staged>, op: string): { staged: Staged; leaves: Value[] } {
+function stageFor(f: AnyFn, args: readonly unknown[], statics: readonly number[], cache: Map<string, Staged>, op: string, opt = false): { staged: Staged; leaves: Value[] } {
   const dyn = args.filter((_, i) => !statics.includes(i));
   const [leaves, inDef] = flattenArgs(op, dyn);
   const key = [
@@ -52,8 +59,16 @@ function stageFor(f: AnyFn, args: readonly unknown[], statics: readonly number[]
       for (let i = 0; i < args.length; i++) full.push(statics.includes(i) ? args[i] : d[k++]);
       return f(...full);
     };
-    const jaxpr = stage(flatFun(op, g, inDef, store), leaves.map((l) => l.aval));
-    staged = { jaxpr, outDef: store.out! };
+    // The staged jaxpr is cached beyond this call, so its literals and consts must not belong to the caller's `scope`.
+    staged = unscoped((): Staged => {
+      let jaxpr = stage(flatFun(op, g, inDef, store), leaves.map((l) => l.aval));
+      let open: Jaxpr | undefined;
+      if (opt) {
+        jaxpr = optimize(jaxpr);
+        open = markOptimized(openJaxpr(jaxpr.jaxpr));
+      }
+      return { jaxpr, open, outDef: store.out! };
+    });
     cache.set(key, staged);
   }
   return { staged, leaves };
@@ -61,10 +76,20 @@ function stageFor(f: AnyFn, args: readonly unknown[], statics: readonly number[]
 
 export interface Jitted<F extends AnyFn> {
   (...args: Parameters<F>): ReturnType<F>;
-  /** The staged jaxpr and the generated kernel sources for these arguments. */
-  lower(...args: Parameters<F>): { jaxpr: ClosedJaxpr; text: string };
+  /**
+   * What these arguments compile to: the optimised jaxpr (and its text), the generated
+   * source of every kernel (as the backend compiles it) and the lowered program.
+   */
+  lower(...args: Parameters<F>): Lowered;
   /** Number of distinct signatures staged so far. */
   readonly cacheSize: number;
+}
+
+export interface Lowered {
+  jaxpr: ClosedJaxpr;
+  text: string;
+  kernels: string[];
+  program: Program;
 }
 
 export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
@@ -72,15 +97,22 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
   const name = opts.name ?? (f.name || 'fn');
   const statics = (args: readonly unknown[]) => (opts.staticArgnums === undefined ? [] : normArgnums('jit', opts.staticArgnums, args.length));
   const run = (...args: unknown[]) => {
-    const { staged, leaves } = stageFor(f, args, statics(args), cache, 'jit');
-    const outs = bind('jit', [...staged.jaxpr.consts, ...leaves], { jaxpr: openJaxpr(staged.jaxpr.jaxpr), name });
+    const { staged, leaves } = stageFor(f, args, statics(args), cache, 'jit', true);
+    const outs = bind('jit', [...staged.jaxpr.consts, ...leaves], { jaxpr: staged.open!, name });
     return unflattenOut(staged.outDef, outs);
   };
   const jitted = run as unknown as Jitted<F>;
   Object.defineProperty(jitted, 'lower', {
     value: (...args: unknown[]) => {
-      const { staged } = stageFor(f, args, statics(args), cache, 'jit');
-      return { jaxpr: staged.jaxpr, text: staged.jaxpr.toString() };
+      const { staged, leaves } = stageFor(f, args, statics(args), cache, 'jit', true);
+      const inputs = [...staged.jaxpr.consts, ...leaves];
+      if (!inputs.every((a) => a instanceof NDArray))
+        throw new ValueError('jit(...).lower: arguments and closed-over values must be concrete arrays (call lower outside transformations)');
+      const { program, inputs: used } = programFor(staged.open!, inputs as NDArray[]);
+      used.forEach((a, i) => a !== inputs[i] && a.dispose()); // row-major copies of offset views
+      const backend = (inputs[0] as NDArray | undefined)?.backend ?? defaultBackend();
+      const kernels = program.steps.flatMap((s) => (s.kind === 'kernel' ? [backend.source(s.kernel)] : []));
+      return { jaxpr: staged.jaxpr, text: staged.jaxpr.toString(), kernels, program };
     },
   });
   Object.defineProperty(jitted, 'cacheSize', { get: () => cache.size });
