@@ -10,7 +10,7 @@ import { ClosedJaxpr, Jaxpr, Literal, Var, type Atom, type Eqn } from '../ir/jax
 import { typecheckJaxpr } from '../ir/typecheck.js';
 import type { Prim, PrimParams } from './primitive.js';
 import { rulesOf } from './rule_table.js';
-import { checkLeak, currentTrace, newTag, withTrace, type Trace } from './trace.js';
+import { bind, checkLeak, currentTrace, newTag, rootTrace, withTrace, type Trace } from './trace.js';
 import { Tracer, type Value } from './value.js';
 
 export class JaxprTracer extends Tracer {
@@ -51,7 +51,13 @@ export class JaxprTrace implements Trace {
 
   process<P extends Prim>(prim: P, args: readonly Value[], params: PrimParams[P]): Value[] {
     const inputs = args.map((a) => this.atom(prim, a));
-    const outAvals = rulesOf(prim).abstractEval(inputs.map((a) => a.aval), params);
+    // Scalar arithmetic on literals (the casts of JS numbers, mostly) is folded right away, as JAX does.
+    const rule = rulesOf(prim);
+    if (rule.kind === 'expr' && inputs.length > 0 && inputs.every((a) => a instanceof Literal)) {
+      const outAvals = rule.abstractEval(inputs.map((a) => a.aval), params);
+      if (outAvals.every((o) => o.ndim === 0)) return withTrace(rootTrace(), () => bind(prim, inputs.map((a) => (a as Literal).array), params));
+    }
+    const outAvals = rule.abstractEval(inputs.map((a) => a.aval), params);
     const outvars = outAvals.map((a) => new Var(a));
     this.eqns.push({ prim, inputs, outvars, params });
     return outvars.map((v) => new JaxprTracer(this, v));

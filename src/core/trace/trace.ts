@@ -25,6 +25,7 @@ export function newTag(): number {
 }
 
 let current: Trace;
+let root: Trace;
 
 export function currentTrace(): Trace {
   return current;
@@ -43,7 +44,12 @@ export function withTrace<T>(trace: Trace, fn: () => T): T {
 
 /** Install the root (eager) trace; called once by `eval.ts`. */
 export function setRootTrace(t: Trace): void {
-  current = t;
+  current = root = t;
+}
+
+/** The eager trace (for constant folding while staging). */
+export function rootTrace(): Trace {
+  return root;
 }
 
 /** Apply a primitive on the current trace. */
