@@ -38,16 +38,6 @@ const NONLINEAR = [
   'while',
 ];
 
-/**
- * Primitives that need no jvp or batch rule, with the reason. custom_lin is the linear
- * stand-in for a custom_vjp function's backward pass: it only exists inside linearized
- * jaxprs, which are transposed (running the user's bwd) and never differentiated or batched
- * themselves; JAX's custom_lin has no jvp or batching rule either.
- */
-const NO_JVP_OR_BATCH: Record<string, string> = {
-  custom_lin: 'only appears in linear jaxprs, which are transposed, never differentiated or batched (as in JAX)',
-};
-
 const has = (p: string, rule: 'jvp' | 'batch' | 'transpose'): boolean => typeof (rules as unknown as Record<string, Record<string, unknown>>)[p][rule] === 'function';
 
 test('every primitive is classified as linear or nonlinear (exactly once)', () => {
@@ -64,20 +54,13 @@ test('every linear primitive has a transpose rule', () => {
 });
 
 test('every primitive has a jvp rule', () => {
-  const missing = primitives.filter((p) => !has(p, 'jvp') && !(p in NO_JVP_OR_BATCH));
+  const missing = primitives.filter((p) => !has(p, 'jvp'));
   assert.equal(missing, [], `primitives without a jvp rule (jvp/grad through them fails): ${missing.join(', ')}`);
 });
 
 test('every primitive has a batching rule', () => {
-  const missing = primitives.filter((p) => !has(p, 'batch') && !(p in NO_JVP_OR_BATCH));
+  const missing = primitives.filter((p) => !has(p, 'batch'));
   assert.equal(missing, [], `primitives without a batching rule (vmap through them fails): ${missing.join(', ')}`);
-});
-
-test('the exemptions are still needed and still exist', () => {
-  for (const p of Object.keys(NO_JVP_OR_BATCH)) {
-    assert.ok(primitives.includes(p as never), `${p} is exempted but is not a primitive any more`);
-    assert.ok(!has(p, 'jvp') || !has(p, 'batch'), `${p} now has both jvp and batch rules: drop its exemption`);
-  }
 });
 
 test.run();

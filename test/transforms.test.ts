@@ -74,7 +74,7 @@ test('vmap with inAxes, outAxes, nulls and axisSize; nested vmap', () => {
   assert.equal(vmap(() => np.ones([2]), { axisSize: 3 })().shape, [3, 2]);
   const outer = vmap(vmap((a: Value, b: Value) => a.mul(b), { inAxes: [0, null] }), { inAxes: [null, 0] });
   assert.equal(outer(np.array([1, 2]), np.array([10, 20, 30])).toNested(), [[10, 20], [20, 40], [30, 60]]);
-  assert.throws(() => vmap((a: Value, b: Value) => a.add(b))(np.ones([2]), np.ones([3])), (e: Error) => e instanceof ShapeError && /vmap: mapped axes have different sizes: leaf 0 f32\[2\] has size 2.*leaf 1 f32\[3\] has size 3/.test(e.message));
+  assert.throws(() => vmap((a: Value, b: Value) => a.add(b))(np.ones([2]), np.ones([3])), (e: Error) => e instanceof ShapeError && /vmap: mapped axes have different sizes: argument 0 f32\[2\] has size 2.*argument 1 f32\[3\] has size 3/.test(e.message));
 });
 
 test('jit caches by signature, honours static arguments and matches eager', () => {

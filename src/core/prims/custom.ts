@@ -5,7 +5,7 @@
  * (checkpointing: the backward pass recomputes the function's intermediates instead of
  * storing them).
  */
-import type { ShapedArray } from '../aval.js';
+import { ShapedArray } from '../aval.js';
 import { ValueError } from '../errors.js';
 import { Jaxpr, Var } from '../ir/jaxpr.js';
 import { evalJaxpr } from '../trace/eval_jaxpr.js';
@@ -118,6 +118,25 @@ export const customRules: RuleTable<'custom_jvp_call' | 'custom_vjp_call' | 'cus
     abstractEval: (_a, { outAvals }) => [...outAvals],
     impl: (_args, { name }) => {
       throw new ValueError(`customVjp(${name}): forward-mode differentiation (jvp, jacfwd) of a function with a custom vjp is not supported; use customJvp, or reverse mode`);
+    },
+    // Linear in the tangent operands: its own tangent is custom_lin of their tangents (residuals must be constant).
+    jvp: (primals, tangents, params) => {
+      const out = bind('custom_lin', primals, params);
+      if (tangents.slice(0, params.numResiduals).some((t) => !isZero(t)))
+        throw new ValueError(`customVjp(${params.name}): differentiating the backward pass with respect to its residuals is not supported; use customJvp for higher-order derivatives`);
+      const ts = tangents.slice(params.numResiduals);
+      if (!ts.some((t) => !isZero(t))) return [out, out.map((o) => new Zero(o.aval))];
+      return [out, bind('custom_lin', [...primals.slice(0, params.numResiduals), ...ts.map(instantiate)], params)];
+    },
+    // vmap: the user's bwd is vmapped, everything carrying its batch dim at 0.
+    batch: (args, dims, { bwd, numResiduals, outAvals, name }, size) => {
+      const moved = args.map((a, i) => moveBatchDim(a, dims[i], 0, size));
+      const nIn = moved.length - numResiduals;
+      const zeros = (n: number) => Array.from({ length: n }, () => 0);
+      const bBwd: FlatBwd = (res, cts) => vmapFlat((...xs) => bwd(xs.slice(0, res.length), xs.slice(res.length)), [...res, ...cts], zeros(res.length + cts.length), zeros(nIn), size);
+      const bOut = outAvals.map((a) => new ShapedArray([size, ...a.shape], a.dtype, a.weakType));
+      const outs = bind('custom_lin', moved, { bwd: bBwd, numResiduals, outAvals: bOut, name: `vmap(${name})` });
+      return [outs, outs.map(() => 0)];
     },
     transpose: (cts, args, { bwd, numResiduals, outAvals }) => {
       const res = args.slice(0, numResiduals) as Value[];

@@ -87,6 +87,6 @@ export interface InterpretRule<P extends Prim> {
 export type Rules<P extends Prim> = {
   abstractEval(avals: readonly ShapedArray[], params: PrimParams[P]): ShapedArray[];
 } & (ExprRule<P> | RoutineRule<P> | InterpretRule<P>) &
-  Partial<TransformRules<P>>;
+  TransformRules<P>;
 
 export type RuleTable<K extends Prim> = { readonly [P in K]: Rules<P> };

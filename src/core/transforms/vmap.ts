@@ -112,14 +112,19 @@ export function vmap<F extends AnyFn>(f: F, opts: VmapOptions = {}): (...args: P
       throw new ValueError(`vmap: inAxes has ${inAxesOpt.length} entries but the function got ${args.length} positional arguments`);
     const [leaves, inDef] = flattenArgs('vmap', args);
     const dims = broadcastPrefix('vmap', Array.isArray(inAxesOpt) ? inAxesOpt : args.map(() => inAxesOpt), args, 'inAxes');
+    // Name leaves by argument (and leaf within it) in error messages.
+    const names: string[] = args.flatMap((a, k) => {
+      const n = tree.leaves(a as tree.PyTree<unknown>).length;
+      return Array.from({ length: n }, (_, j) => (n === 1 ? `argument ${k}` : `argument ${k} leaf ${j}`));
+    });
     const sizes: string[] = [];
     let size = opts.axisSize;
     const normDims = leaves.map((l, i) => {
       const d = dims[i];
       if (d === null) return null;
-      if (!Number.isInteger(d) || d < -l.ndim || d >= l.ndim) throw new AxisError(`vmap: inAxes ${d} is out of range for argument leaf ${i} of shape ${l.aval.str()}`);
+      if (!Number.isInteger(d) || d < -l.ndim || d >= l.ndim) throw new AxisError(`vmap: inAxes ${d} is out of range for ${names[i]} of shape ${l.aval.str()}`);
       const nd = d < 0 ? d + l.ndim : d;
-      sizes.push(`leaf ${i} ${l.aval.str()} has size ${l.shape[nd]} along axis ${nd}`);
+      sizes.push(`${names[i]} ${l.aval.str()} has size ${l.shape[nd]} along axis ${nd}`);
       if (size === undefined) size = l.shape[nd];
       else if (size !== l.shape[nd]) throw new ShapeError(`vmap: mapped axes have different sizes: ${sizes.join('; ')}${opts.axisSize !== undefined ? ` (axisSize ${opts.axisSize})` : ''}`);
       return nd;
