@@ -5,10 +5,12 @@
  */
 import type { ShapedArray } from '../aval.js';
 import { isFloat } from '../dtype.js';
+import { ShapeError, fmtShape } from '../errors.js';
 import * as lax from '../lax.js';
 import { scalar } from '../numpy/convert.js';
 import type { Prim, PrimParams } from '../trace/primitive.js';
-import { bind } from '../trace/trace.js';
+import { shapeEq, stridesOf } from '../shape.js';
+import { bind, bind1 } from '../trace/trace.js';
 import type { Value } from '../trace/value.js';
 import { Zero, type BatchDim, type Tangent, type TransformRules } from './rules.js';
 
@@ -80,6 +82,38 @@ export function binaryJvp<P extends Prim>(prim: P, da: (x: Value, y: Value, out:
     );
     return [[out], [t instanceof Zero ? new Zero(out.aval) : t]];
   };
+}
+
+/**
+ * jvp of a bilinear primitive f(a, b): ∂f = f(ȧ, b) + f(a, ḃ). Each term is linear in one
+ * tangent with the other operand (a primal) as coefficient; symbolic zeros drop their term.
+ */
+export function bilinearJvp<P extends Prim>(prim: P): Jvp<P> {
+  return ([a, b], [ta, tb], params) => {
+    const out = bind1(prim, [a, b], params);
+    const t = addTangents(
+      isZero(ta) ? ta : bind1(prim, [ta, b], params),
+      isZero(tb) ? tb : bind1(prim, [a, tb], params),
+    );
+    return [[out], [isZero(t) ? new Zero(out.aval) : t]];
+  };
+}
+
+/**
+ * `out[…, i, …] = x[…, idx[…, i, …], …]` along `axis` (numpy.take_along_axis), for int32
+ * `idx` of x's shape with entries in range. Written as one take-style `gather` of the
+ * flattened operand at row-major flat indices, so it is linear in `x` (transpose: scatter_add).
+ */
+export function takeAlongAxis(x: Value, idx: Value, axis: number): Value {
+  if (!shapeEq(x.shape, idx.shape)) throw new ShapeError(`takeAlongAxis: indices shape ${fmtShape(idx.shape)} must equal the operand shape ${fmtShape(x.shape)}`);
+  const strides = stridesOf(x.shape);
+  let flat = strides[axis] === 1 ? idx : lax.mul(idx, strides[axis]);
+  x.shape.forEach((n, d) => {
+    if (d === axis || n === 1) return;
+    const pos = lax.broadcastedIota('int32', x.shape, d);
+    flat = lax.add(flat, strides[d] === 1 ? pos : lax.mul(pos, strides[d]));
+  });
+  return lax.gather(x.ndim === 1 ? x : lax.reshape(x, [x.size]), flat, 0);
 }
 
 // ------------------------------------------------------------------ batching

@@ -15,10 +15,9 @@ import { convOutputShape } from '../backends/routines/conv.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import * as lax from '../lax.js';
 import { prod, shapeEq } from '../shape.js';
-import type { Prim } from '../trace/primitive.js';
 import { bind1 } from '../trace/trace.js';
 import type { Value } from '../trace/value.js';
-import { addTangents, isZero, zerosOf } from './ad_util.js';
+import { bilinearJvp, isZero, zerosOf } from './ad_util.js';
 import { UndefinedPrimal, Zero, type BatchDim, type RuleTable, type Tangent, type TransformRules } from './rules.js';
 import { invertPerm, permuted, reshaped, runRoutine } from './routine.js';
 
@@ -65,22 +64,6 @@ function checkNumericPair(op: string, a: ShapedArray, b: ShapedArray): void {
 // ------------------------------------------------------------------ shared helpers
 
 type ContractPrim = 'dot_general' | 'conv_general_dilated';
-type Jvp<P extends Prim> = TransformRules<P>['jvp'];
-
-/**
- * jvp of a bilinear primitive f(a, b): ∂f = f(ȧ, b) + f(a, ḃ). Each term is linear in one
- * tangent with the other operand (a primal) as coefficient; symbolic zeros drop their term.
- */
-function bilinearJvp<P extends ContractPrim>(prim: P): Jvp<P> {
-  return ([a, b], [ta, tb], params) => {
-    const out = bind1(prim, [a, b], params);
-    const t = addTangents(
-      isZero(ta) ? ta : bind1(prim, [ta, b], params),
-      isZero(tb) ? tb : bind1(prim, [a, tb], params),
-    );
-    return [[out], [isZero(t) ? new Zero(out.aval) : t]];
-  };
-}
 
 /** Which operand of a bilinear primitive is linear; both being linear is an error (the product is not linear). */
 function linearOperand(op: string, args: readonly (Value | UndefinedPrimal)[]): 0 | 1 {

@@ -18,10 +18,9 @@ import * as lax from '../lax.js';
 import type { Prim } from '../trace/primitive.js';
 import { bind1 } from '../trace/trace.js';
 import type { Value } from '../trace/value.js';
-import { fullOf, linearJvp, moveBatchDim, zeroJvp, zerosOf } from './ad_util.js';
+import { fullOf, linearJvp, moveBatchDim, takeAlongAxis, zeroJvp, zerosOf } from './ad_util.js';
 import { UndefinedPrimal, Zero, type Rules, type RuleTable, type TransformRules } from './rules.js';
 import { invertPerm } from './routine.js';
-import { takeAlongAxis } from './sort.js';
 
 type ReducePrim = 'reduce_sum' | 'reduce_max' | 'reduce_min' | 'reduce_prod';
 type ArgPrim = 'argmax' | 'argmin';

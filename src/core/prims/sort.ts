@@ -9,10 +9,9 @@
 import type { ShapedArray } from '../aval.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import * as lax from '../lax.js';
-import { shapeEq, stridesOf } from '../shape.js';
+import { shapeEq } from '../shape.js';
 import { bind } from '../trace/trace.js';
-import type { Value } from '../trace/value.js';
-import { isZero, moveBatchDim } from './ad_util.js';
+import { isZero, moveBatchDim, takeAlongAxis } from './ad_util.js';
 import { Zero, type RuleTable } from './rules.js';
 import { invertPerm, permuted, runRoutine } from './routine.js';
 
@@ -20,23 +19,6 @@ declare module '../trace/primitive.js' {
   interface PrimParams {
     sort: { dimension: number; numOperands: number };
   }
-}
-
-/**
- * `out[…, i, …] = x[…, idx[…, i, …], …]` along `axis` (numpy.take_along_axis), for int32
- * `idx` of x's shape with entries in range. Written as one take-style `gather` of the
- * flattened operand at row-major flat indices, so it is linear in `x` (transpose: scatter_add).
- */
-export function takeAlongAxis(x: Value, idx: Value, axis: number): Value {
-  if (!shapeEq(x.shape, idx.shape)) throw new ShapeError(`takeAlongAxis: indices shape ${fmtShape(idx.shape)} must equal the operand shape ${fmtShape(x.shape)}`);
-  const strides = stridesOf(x.shape);
-  let flat = strides[axis] === 1 ? idx : lax.mul(idx, strides[axis]);
-  x.shape.forEach((n, d) => {
-    if (d === axis || n === 1) return;
-    const pos = lax.broadcastedIota('int32', x.shape, d);
-    flat = lax.add(flat, strides[d] === 1 ? pos : lax.mul(pos, strides[d]));
-  });
-  return lax.gather(x.ndim === 1 ? x : lax.reshape(x, [x.size]), flat, 0);
 }
 
 export const sortRules: RuleTable<'sort'> = {
