@@ -9,6 +9,8 @@ export * as np from './core/numpy/index.js';
 export * as tree from './core/tree.js';
 export * as lax from './core/lax_namespace.js';
 export * as random from './core/random.js';
+export * as nn from './nn/index.js';
+export * as diffusion from './diffusion/index.js';
 export { config } from './core/config.js';
 export { jvp, linearize, vjp, grad, valueAndGrad, type GradOptions } from './core/transforms/ad.js';
 export { vmap, type VmapOptions } from './core/transforms/vmap.js';

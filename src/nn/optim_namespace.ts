@@ -1,0 +1,3 @@
+/** `nn.optim`: gradient transformations (optax semantics) and learning-rate schedules. */
+export * from './optim.js';
+export * from './schedules.js';
