@@ -29,10 +29,14 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import struct
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_common import dumps_report, encode_value, library_versions, write_file  # noqa: E402
 
 MAX_HEADER_BYTES = 100_000_000
 
@@ -139,19 +143,6 @@ def has_reference_layout(n: int, text: str, metadata: dict, tensors: dict) -> bo
     return n % 8 == 0 and len(text) - len(body) < 8 and in_data_order == writer_order and body == reference_header(metadata, tensors)
 
 
-def encode_value(v):
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (np.integer, int)):
-        return int(v)
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
 def report(data: bytes) -> dict:
     n, text, metadata, tensors = read_safetensors(data)
     out = {}
@@ -170,7 +161,7 @@ def report(data: bytes) -> dict:
         }
     return {
         "checker": "scripts/golden/check_safetensors.py",
-        "versions": {"numpy": np.__version__},
+        "versions": library_versions("numpy"),
         "bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
         "header_bytes": n,
@@ -192,11 +183,10 @@ def main() -> int:
     except FormatError as e:
         print(f"{args.file}: invalid safetensors file: {e}", file=sys.stderr)
         return 1
-    text = json.dumps(rep, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    text = dumps_report(rep)
     sys.stdout.write(text)
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text)
+        write_file(args.out, text)
     return 0
 
 

@@ -29,11 +29,9 @@ Conventions
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
-import zlib
 
 import numpy as np
 import scipy
@@ -46,93 +44,19 @@ try:  # optional, only used for extra cross-checks of erf / erfinv
 except ImportError:  # pragma: no cover
     mpmath = None
 
-GENERATOR = "scripts/golden/generate_core.py"
-OUT_PATH = os.path.join("test", "fixtures", "core-golden.json")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_common import CaseFile, d64, deterministic_torch, f32, i32, rng_for  # noqa: E402
 
-torch.set_num_threads(1)
-torch.use_deterministic_algorithms(True)
+FIXTURE = CaseFile("scripts/golden/generate_core.py", os.path.join("test", "fixtures", "core-golden.json"),
+                   ("torch", "numpy", "scipy"), max_bytes=600_000)
+add_case = FIXTURE.add
 
-CASES: list[dict] = []
+deterministic_torch()
 
 
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-def rng_for(name: str) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(name.encode("utf-8")))
-
-
-def f32(x) -> np.ndarray:
-    """float64 -> float32 (round to nearest)."""
-    return np.asarray(x, dtype=np.float64).astype(np.float32)
-
-
-def i32(x) -> np.ndarray:
-    a = np.asarray(x)
-    assert np.all(a >= np.iinfo(np.int32).min) and np.all(a <= np.iinfo(np.int32).max)
-    return a.astype(np.int32)
-
-
-def _num(v, dtype: str):
-    if dtype == "int32":
-        return int(v)
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-def tensor(a: np.ndarray, dtype: str | None = None) -> dict:
-    """Encode an array.  float arrays are rounded to float32 (exactly
-    representable values are stored), int arrays to int32."""
-    a = np.asarray(a)
-    if dtype is None:
-        if a.dtype.kind == "f":
-            dtype = "float32"
-        elif a.dtype.kind in "iub":
-            dtype = "int32"
-        else:
-            raise TypeError(f"unsupported dtype {a.dtype}")
-    if dtype == "float32":
-        with np.errstate(over="ignore"):  # overflow to +-inf is intended
-            a = a.astype(np.float64).astype(np.float32)
-    elif dtype == "int32":
-        a = i32(a)
-    else:
-        raise ValueError(dtype)
-    flat = a.reshape(-1)
-    return {
-        "shape": [int(s) for s in a.shape],
-        "dtype": dtype,
-        "data": [_num(v, dtype) for v in flat],
-    }
-
-
-def add_case(name, op, inputs, params, expected, tolerance=None):
-    assert all(c["name"] != name for c in CASES), f"duplicate case {name}"
-    enc_inputs = {k: tensor(v) for k, v in inputs.items()}
-    if isinstance(expected, dict):
-        enc_expected = {k: tensor(v) for k, v in expected.items()}
-    else:
-        enc_expected = tensor(expected)
-    case = {
-        "name": name,
-        "op": op,
-        "inputs": enc_inputs,
-        "params": params,
-        "expected": enc_expected,
-    }
-    if tolerance is not None:
-        case["tolerance"] = tolerance
-    CASES.append(case)
-
-
-def d64(a: np.ndarray) -> np.ndarray:
-    return np.asarray(a).astype(np.float64)
-
 
 def axis_param(axis):
     if isinstance(axis, tuple):
@@ -588,47 +512,8 @@ def gen_elementwise():
     add_case("sign_basic", "sign", {"x": x}, {}, y, tolerance=exact)
 
 
-# ---------------------------------------------------------------------------
-# output
-# ---------------------------------------------------------------------------
-
-def dump(path: str):
-    header = {
-        "generator": GENERATOR,
-        "versions": {
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-        },
-    }
-    lines = ["{"]
-    for k, v in header.items():
-        lines.append(f"  {json.dumps(k)}: {json.dumps(v, allow_nan=False)},")
-    lines.append('  "cases": [')
-    enc = [json.dumps(c, allow_nan=False, separators=(",", ":")) for c in CASES]
-    lines.append(",\n".join("    " + e for e in enc))
-    lines.append("  ]")
-    lines.append("}")
-    text = "\n".join(lines) + "\n"
-    json.loads(text)  # sanity
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    return len(text.encode("utf-8"))
-
-
 def main():
-    gen_conv()
-    gen_matmul()
-    gen_sort()
-    gen_reductions()
-    gen_erf()
-    gen_elementwise()
-    out = OUT_PATH
-    if len(sys.argv) > 1:
-        out = sys.argv[1]
-    size = dump(out)
-    print(f"wrote {len(CASES)} cases to {out} ({size} bytes)")
+    FIXTURE.main(gen_conv, gen_matmul, gen_sort, gen_reductions, gen_erf, gen_elementwise)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ scripts/golden/README.md); params may hold "inf"/"-inf" strings too. Ops:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -56,32 +55,13 @@ import scipy
 import scipy.optimize
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate_core import f32, rng_for, tensor  # noqa: E402
+from golden_common import CaseFile, f32, json_number, rng_for  # noqa: E402
 
-GENERATOR = "scripts/golden/generate_diffusion.py"
-OUT_PATH = os.path.join("test", "fixtures", "diffusion-golden.json")
-
-CASES: list[dict] = []
+FIXTURE = CaseFile("scripts/golden/generate_diffusion.py", os.path.join("test", "fixtures", "diffusion-golden.json"),
+                   ("numpy", "scipy"), max_bytes=200_000)
+add_case = FIXTURE.add
 
 T_GRID = [0.0, 1e-4, 1e-3, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0]
-
-
-def add_case(name, op, inputs, params, expected, tolerance):
-    assert all(c["name"] != name for c in CASES), f"duplicate case {name}"
-    enc_expected = {k: tensor(v) for k, v in expected.items()} if isinstance(expected, dict) else tensor(expected)
-    CASES.append({
-        "name": name,
-        "op": op,
-        "inputs": {k: tensor(v) for k, v in inputs.items()},
-        "params": params,
-        "expected": enc_expected,
-        "tolerance": tolerance,
-    })
-
-
-def num(v: float):
-    """A JSON param number; infinities as strings, as in tensors."""
-    return "inf" if v == math.inf else "-inf" if v == -math.inf else v
 
 
 # ---------------------------------------------------------------------------
@@ -143,7 +123,7 @@ SCHEDULES = [
     # (case name, params, forward(t), inverse lambda range)
     ("cosine_pm20", {"schedule": "cosine", "logSnrMin": -20, "logSnrMax": 20}, lambda t: cosine(t, -20, 20), (-20, 20)),
     ("cosine_m10_p12", {"schedule": "cosine", "logSnrMin": -10, "logSnrMax": 12}, lambda t: cosine(t, -10, 12), (-10, 12)),
-    ("cosine_unclipped", {"schedule": "cosine", "logSnrMin": num(-math.inf), "logSnrMax": num(math.inf)},
+    ("cosine_unclipped", {"schedule": "cosine", "logSnrMin": json_number(-math.inf), "logSnrMax": json_number(math.inf)},
      lambda t: cosine(t, -math.inf, math.inf), (-25, 25)),
     ("iddpm_s0008", {"schedule": "iddpmCosine", "s": 0.008, "normalized": True}, lambda t: iddpm(t, 0.008, True), (-20, 20)),
     ("iddpm_s002", {"schedule": "iddpmCosine", "s": 0.02, "normalized": True}, lambda t: iddpm(t, 0.02, True), (-20, 20)),
@@ -296,39 +276,8 @@ def gen_loss_weights():
     add_case("loss_weights", "loss_weights", {"logSnr": lam}, {}, expected, {"rtol": 2e-6, "atol": 1e-6})
 
 
-# ---------------------------------------------------------------------------
-# output
-# ---------------------------------------------------------------------------
-
-def dump(path: str) -> int:
-    header = {"generator": GENERATOR, "versions": {"numpy": np.__version__, "scipy": scipy.__version__}}
-    lines = ["{"]
-    for k, v in header.items():
-        lines.append(f"  {json.dumps(k)}: {json.dumps(v, allow_nan=False)},")
-    lines.append('  "cases": [')
-    lines.append(",\n".join("    " + json.dumps(c, allow_nan=False, separators=(",", ":")) for c in CASES))
-    lines.append("  ]")
-    lines.append("}")
-    text = "\n".join(lines) + "\n"
-    json.loads(text)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return len(text.encode("utf-8"))
-
-
 def main():
-    gen_schedules()
-    gen_timesteps()
-    gen_conversions()
-    gen_posterior()
-    gen_loss_weights()
-    out = sys.argv[1] if len(sys.argv) > 1 else OUT_PATH
-    size = dump(out)
-    assert size < 200_000, f"fixture too large: {size} bytes"
-    print(f"wrote {len(CASES)} cases to {out} ({size} bytes)")
+    FIXTURE.main(gen_schedules, gen_timesteps, gen_conversions, gen_posterior, gen_loss_weights)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ code: the stated tolerance is at least 8 times that run's error, with a floor of
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -38,13 +37,11 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate_core import d64, f32, rng_for, tensor  # noqa: E402
+from golden_common import CaseFile, d64, f32, rng_for  # noqa: E402
 
-GENERATOR = "scripts/golden/generate_diffusion_distillation.py"
-OUT_PATH = os.path.join("test", "fixtures", "diffusion-distillation-golden.json")
+FIXTURE = CaseFile("scripts/golden/generate_diffusion_distillation.py",
+                   os.path.join("test", "fixtures", "diffusion-distillation-golden.json"), ("numpy",), max_bytes=200_000)
 LOGSNR_MIN, LOGSNR_MAX = -20.0, 20.0
-
-CASES: list[dict] = []
 
 
 # ---------------------------------------------------------------------------
@@ -174,17 +171,9 @@ def as32(d):
 
 
 def add_case(name, op, inputs, params, expected, tolerance):
-    assert all(c["name"] != name for c in CASES), f"duplicate case {name}"
     for k, v in expected.items():
         assert np.all(np.isfinite(v)), f"{name}: non-finite {k}"
-    CASES.append({
-        "name": name,
-        "op": op,
-        "inputs": {k: tensor(v) for k, v in inputs.items()},
-        "params": params,
-        "expected": {k: tensor(v) for k, v in expected.items()},
-        "tolerance": tolerance,
-    })
+    FIXTURE.add(name, op, inputs, params, expected, tolerance)
 
 
 def grid_logsnrs(i, n, mid_offset, s_offset):
@@ -311,35 +300,8 @@ def gen():
     loss_case("student_loss_trunc_snr_n8", (8, 2, 5), 8, [8, 7, 6, 5, 4, 3, 2, 1])
 
 
-# ---------------------------------------------------------------------------
-# output
-# ---------------------------------------------------------------------------
-
-def dump(path: str) -> int:
-    header = {"generator": GENERATOR, "versions": {"numpy": np.__version__}}
-    lines = ["{"]
-    for k, v in header.items():
-        lines.append(f"  {json.dumps(k)}: {json.dumps(v, allow_nan=False)},")
-    lines.append('  "cases": [')
-    lines.append(",\n".join("    " + json.dumps(c, allow_nan=False, separators=(",", ":")) for c in CASES))
-    lines.append("  ]")
-    lines.append("}")
-    text = "\n".join(lines) + "\n"
-    json.loads(text)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return len(text.encode("utf-8"))
-
-
 def main():
-    gen()
-    out = sys.argv[1] if len(sys.argv) > 1 else OUT_PATH
-    size = dump(out)
-    assert size < 200_000, f"fixture too large: {size} bytes"
-    print(f"wrote {len(CASES)} cases to {out} ({size} bytes)")
+    FIXTURE.main(gen)
 
 
 if __name__ == "__main__":

@@ -33,19 +33,16 @@ stochastic step is stored as the input `noise`. Each case's tolerance (rtol = at
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate_core import d64, f32, rng_for, tensor  # noqa: E402
+from golden_common import CaseFile, d64, f32, rng_for  # noqa: E402
 
-GENERATOR = "scripts/golden/generate_diffusion_samplers.py"
-OUT_PATH = os.path.join("test", "fixtures", "diffusion-samplers-golden.json")
-
-CASES: list[dict] = []
+FIXTURE = CaseFile("scripts/golden/generate_diffusion_samplers.py",
+                   os.path.join("test", "fixtures", "diffusion-samplers-golden.json"), ("numpy",), max_bytes=200_000)
 
 
 # ---------------------------------------------------------------------------
@@ -185,7 +182,6 @@ def guided_clip_google(z, c, u, w, l, space, p):
 
 def add_case(name, op, inputs, params, fn):
     """Expected values from `fn` on the float64 inputs; tolerance from a float32 run of `fn`."""
-    assert all(c["name"] != name for c in CASES), f"duplicate case {name}"
     inputs = {k: f32(v) for k, v in inputs.items()}
     exp64 = fn(**{k: d64(v) for k, v in inputs.items()})
     exp32 = fn(**inputs)
@@ -197,14 +193,7 @@ def add_case(name, op, inputs, params, fn):
         assert np.all(np.isfinite(v)), f"{name}: non-finite expected {k}"
         err = max(err, float(np.max(np.abs(d64(e32[k]) - v) / (1 + np.abs(v)))))
     tol = float(f"{max(8 * err, 2e-5):.1g}")
-    CASES.append({
-        "name": name,
-        "op": op,
-        "inputs": {k: tensor(v) for k, v in inputs.items()},
-        "params": params,
-        "expected": {k: tensor(v) for k, v in e64.items()} if as_dict else tensor(exp64),
-        "tolerance": {"rtol": tol, "atol": tol},
-    })
+    FIXTURE.add(name, op, inputs, params, exp64, {"rtol": tol, "atol": tol})
 
 
 def pair(rng, b, lo=-8.0, hi=8.0, gap=(0.3, 3.0)):
@@ -345,28 +334,8 @@ def cross_checks():
     assert np.allclose(dynamic_threshold(y, 1.0, 0), y / np.maximum(np.abs(y).max(axis=1, keepdims=True), 1.0))
 
 
-def dump(path: str) -> int:
-    lines = ["{", f'  "generator": {json.dumps(GENERATOR)},', f'  "versions": {json.dumps({"numpy": np.__version__})},', '  "cases": [']
-    lines.append(",\n".join("    " + json.dumps(c, allow_nan=False, separators=(",", ":")) for c in CASES))
-    lines += ["  ]", "}"]
-    text = "\n".join(lines) + "\n"
-    json.loads(text)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    return len(text.encode("utf-8"))
-
-
 def main():
-    cross_checks()
-    gen_ddim_ancestral()
-    gen_ode()
-    gen_threshold()
-    gen_cfg()
-    out = sys.argv[1] if len(sys.argv) > 1 else OUT_PATH
-    size = dump(out)
-    assert size < 200_000, size
-    print(f"wrote {len(CASES)} cases to {out} ({size} bytes)")
+    FIXTURE.main(cross_checks, gen_ddim_ancestral, gen_ode, gen_threshold, gen_cfg)
 
 
 if __name__ == "__main__":

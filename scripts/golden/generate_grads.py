@@ -21,7 +21,6 @@ so every stated tolerance is one a float32 implementation meets with margin.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -32,32 +31,19 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate_core import d64, f32, i32, np_conv_general, rng_for, tensor  # noqa: E402
+from golden_common import CaseFile, d64, deterministic_torch, f32, i32, rng_for  # noqa: E402
+from generate_core import np_conv_general  # noqa: E402
 
-GENERATOR = "scripts/golden/generate_grads.py"
-OUT_PATH = os.path.join("test", "fixtures", "grad-golden.json")
+FIXTURE = CaseFile("scripts/golden/generate_grads.py", os.path.join("test", "fixtures", "grad-golden.json"),
+                   ("torch", "numpy", "scipy"), max_bytes=500_000)
+add_case = FIXTURE.add
 
-torch.set_num_threads(1)
-torch.use_deterministic_algorithms(True)
-
-CASES: list[dict] = []
+deterministic_torch()
 
 
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-def add_case(name, op, inputs, params, expected, tolerance):
-    assert all(c["name"] != name for c in CASES), f"duplicate case {name}"
-    CASES.append({
-        "name": name,
-        "op": op,
-        "inputs": {k: tensor(v) for k, v in inputs.items()},
-        "params": params,
-        "expected": {k: tensor(v) for k, v in expected.items()},
-        "tolerance": tolerance,
-    })
-
 
 def tt(a, dtype=torch.float64, grad=False):
     """A numpy array as a torch tensor (float inputs in `dtype`, ints as int64)."""
@@ -504,42 +490,8 @@ def gen_hessian():
                  scalars3_torch, scalars3_np)
 
 
-# ---------------------------------------------------------------------------
-# output
-# ---------------------------------------------------------------------------
-
-def dump(path: str) -> int:
-    header = {
-        "generator": GENERATOR,
-        "versions": {"torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__},
-    }
-    lines = ["{"]
-    for k, v in header.items():
-        lines.append(f"  {json.dumps(k)}: {json.dumps(v, allow_nan=False)},")
-    lines.append('  "cases": [')
-    lines.append(",\n".join("    " + json.dumps(c, allow_nan=False, separators=(",", ":")) for c in CASES))
-    lines.append("  ]")
-    lines.append("}")
-    text = "\n".join(lines) + "\n"
-    json.loads(text)  # sanity
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    return len(text.encode("utf-8"))
-
-
 def main():
-    gen_conv()
-    gen_matmul()
-    gen_xent()
-    gen_group_norm()
-    gen_attention()
-    gen_hvp()
-    gen_hessian()
-    out = sys.argv[1] if len(sys.argv) > 1 else OUT_PATH
-    size = dump(out)
-    assert size < 500_000, f"fixture too large: {size} bytes"
-    print(f"wrote {len(CASES)} cases to {out} ({size} bytes)")
+    FIXTURE.main(gen_conv, gen_matmul, gen_xent, gen_group_norm, gen_attention, gen_hvp, gen_hessian)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,6 @@ Conventions
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -68,29 +67,15 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate_core import d64, f32, i32, np_conv_general, rng_for, tensor  # noqa: E402
+from golden_common import CaseFile, d64, deterministic_torch, f32, i32, rng_for, tensor  # noqa: E402
+from generate_core import np_conv_general  # noqa: E402
 from generate_grads import check_f32, fd_directional, run_both, tt  # noqa: E402
 
-GENERATOR = "scripts/golden/generate_nn_layers.py"
-OUT_PATH = os.path.join("test", "fixtures", "nn-layers-golden.json")
-MAX_BYTES = 400_000
+FIXTURE = CaseFile("scripts/golden/generate_nn_layers.py", os.path.join("test", "fixtures", "nn-layers-golden.json"),
+                   ("torch", "numpy", "scipy"), max_bytes=400_000)
+add_case = FIXTURE.add
 
-torch.set_num_threads(1)
-torch.use_deterministic_algorithms(True)
-
-CASES: list[dict] = []
-
-
-def add_case(name, op, inputs, params, expected, tolerance):
-    assert all(c["name"] != name for c in CASES), f"duplicate case {name}"
-    CASES.append({
-        "name": name,
-        "op": op,
-        "inputs": {k: tensor(v) for k, v in inputs.items()},
-        "params": params,
-        "expected": {k: tensor(v) for k, v in expected.items()},
-        "tolerance": tolerance,
-    })
+deterministic_torch()
 
 
 def grads_of(out, ct, wrt: dict):
@@ -418,7 +403,7 @@ def mha_case(name, b, tq, tk, e, heads, kdim, causal, padded, rel=None):
         wrt.append("rel_embedding")
     finish(name, "multi_head_attention", inputs, params, fn, np_fwd, wrt, MHA_TOL)
     if rel is not None:
-        CASES[-1]["expected"]["buckets"] = tensor(buckets.numpy(), "int32")
+        FIXTURE.cases[-1]["expected"]["buckets"] = tensor(buckets.numpy(), "int32")
 
 
 def gen_attention():
@@ -575,36 +560,8 @@ def gen_resblock():
     resblock_case("res_block_3d_n1_c2_to_4_3x4x4_g2", 1, 2, 4, (3, 4, 4), 5, 2)
 
 
-# ---------------------------------------------------------------------------
-# output
-# ---------------------------------------------------------------------------
-
-def dump(path: str) -> int:
-    header = {"generator": GENERATOR, "versions": {"torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__}}
-    lines = ["{"] + [f"  {json.dumps(k)}: {json.dumps(v, allow_nan=False)}," for k, v in header.items()]
-    lines.append('  "cases": [')
-    lines.append(",\n".join("    " + json.dumps(c, allow_nan=False, separators=(",", ":")) for c in CASES))
-    lines += ["  ]", "}"]
-    text = "\n".join(lines) + "\n"
-    json.loads(text)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return len(text.encode("utf-8"))
-
-
 def main():
-    gen_activations()
-    gen_norms()
-    gen_attention()
-    gen_embeddings()
-    gen_resblock()
-    out = sys.argv[1] if len(sys.argv) > 1 else OUT_PATH
-    size = dump(out)
-    assert size < MAX_BYTES, f"fixture too large: {size} bytes"
-    print(f"wrote {len(CASES)} cases to {out} ({size} bytes)")
+    FIXTURE.main(gen_activations, gen_norms, gen_attention, gen_embeddings, gen_resblock)
 
 
 if __name__ == "__main__":

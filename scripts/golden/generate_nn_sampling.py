@@ -45,7 +45,6 @@ input elements the window covers.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import sys
 
@@ -56,28 +55,17 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate_core import d64, f32, rng_for, tensor  # noqa: E402
+from golden_common import CaseFile, d64, deterministic_torch, f32, rng_for  # noqa: E402
 
-GENERATOR = "scripts/golden/generate_nn_sampling.py"
-OUT_PATH = os.path.join("test", "fixtures", "nn-sampling-golden.json")
+FIXTURE = CaseFile("scripts/golden/generate_nn_sampling.py", os.path.join("test", "fixtures", "nn-sampling-golden.json"),
+                   ("torch", "numpy", "scipy"), max_bytes=200_000)
 TOL = {"rtol": 1e-5, "atol": 1e-5}
 
-torch.set_num_threads(1)
-torch.use_deterministic_algorithms(True)
-
-CASES: list[dict] = []
+deterministic_torch()
 
 
 def add_case(name, op, x, params, expected, tolerance=TOL):
-    assert all(c["name"] != name for c in CASES), f"duplicate case {name}"
-    CASES.append({
-        "name": name,
-        "op": op,
-        "inputs": {"x": tensor(x)},
-        "params": params,
-        "expected": tensor(expected),
-        "tolerance": tolerance,
-    })
+    FIXTURE.add(name, op, {"x": x}, params, expected, tolerance)
 
 
 def check(name, got, want, rtol=1e-12, atol=1e-12):
@@ -250,40 +238,8 @@ def gen_pool():
     pool_case("max_3d_1x3x3_s1_pad_0_1_1", "max", (1, 1, 2, 4, 5), (1, 3, 3), (1, 1, 1), (0, 1, 1))
 
 
-# ---------------------------------------------------------------------------
-# output
-# ---------------------------------------------------------------------------
-
-def dump(path: str) -> int:
-    header = {
-        "generator": GENERATOR,
-        "versions": {"torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__},
-    }
-    lines = ["{"]
-    for k, v in header.items():
-        lines.append(f"  {json.dumps(k)}: {json.dumps(v, allow_nan=False)},")
-    lines.append('  "cases": [')
-    lines.append(",\n".join("    " + json.dumps(c, allow_nan=False, separators=(",", ":")) for c in CASES))
-    lines.append("  ]")
-    lines.append("}")
-    text = "\n".join(lines) + "\n"
-    json.loads(text)  # sanity
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return len(text.encode("utf-8"))
-
-
 def main():
-    gen_resize()
-    gen_nearest()
-    gen_pool()
-    out = sys.argv[1] if len(sys.argv) > 1 else OUT_PATH
-    size = dump(out)
-    assert size < 200_000, f"fixture too large: {size} bytes"
-    print(f"wrote {len(CASES)} cases to {out} ({size} bytes)")
+    FIXTURE.main(gen_resize, gen_nearest, gen_pool)
 
 
 if __name__ == "__main__":

@@ -38,12 +38,12 @@ import json
 import os
 import struct
 import sys
-import zlib
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_safetensors import encode_value, read_safetensors  # noqa: E402
+from check_safetensors import read_safetensors  # noqa: E402
+from golden_common import dumps_report, encode_value, library_versions, output_arg, rng_for, write_file  # noqa: E402
 
 GENERATOR = "scripts/golden/generate_safetensors.py"
 OUT_DIR = os.path.join("test", "fixtures")
@@ -58,10 +58,6 @@ METADATA = {
     "step": "42",
     "note": "caf\u00e9 \u2713 \"quoted\"\n",
 }
-
-
-def rng_for(name: str) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(name.encode("utf-8")))
 
 
 def normal32(name: str, shape) -> np.ndarray:
@@ -107,7 +103,7 @@ def tensors():
     return out
 
 
-def write_file(path: str, items) -> bytes:
+def write_safetensors(path: str, items) -> bytes:
     infos, chunks, offset = {}, [], 0
     for name, file_dtype, stored, _ in items:
         raw = stored.astype(stored.dtype.newbyteorder("<")).tobytes(order="C")
@@ -119,15 +115,14 @@ def write_file(path: str, items) -> bytes:
     header_bytes = json.dumps(header).encode("utf-8") + b"   "
     assert len(header_bytes) % 8 != 0, "the fixture should exercise an unaligned header"
     data = struct.pack("<Q", len(header_bytes)) + header_bytes + b"".join(chunks)
-    with open(path, "wb") as f:
-        f.write(data)
+    write_file(path, data)
     return data
 
 
 def expected_json(items) -> dict:
     return {
         "generator": GENERATOR,
-        "versions": {"numpy": np.__version__},
+        "versions": library_versions("numpy"),
         "metadata": METADATA,
         "tensors": {
             name: {
@@ -155,13 +150,11 @@ def self_check(data: bytes, items) -> None:
 
 
 def main() -> None:
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else OUT_DIR
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = output_arg(OUT_DIR)
     items = tensors()
-    data = write_file(os.path.join(out_dir, "python-written.safetensors"), items)
+    data = write_safetensors(os.path.join(out_dir, "python-written.safetensors"), items)
     self_check(data, items)
-    with open(os.path.join(out_dir, "python-written.json"), "w", encoding="utf-8") as f:
-        f.write(json.dumps(expected_json(items), indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+    write_file(os.path.join(out_dir, "python-written.json"), dumps_report(expected_json(items)))
     print(f"wrote {len(items)} tensors ({len(data)} bytes) to {out_dir}/python-written.safetensors and python-written.json")
 
 
