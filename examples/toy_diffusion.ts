@@ -3,8 +3,9 @@
  *
  * 1. Train a small v-parameterized MLP (Salimans & Ho 2022) on a ring of 8 Gaussians with
  *    the continuous cosine schedule, `grad` + Adam, all in one `jit`ted step.
- * 2. Sample it with DDIM (64 and 16 steps) and the ancestral sampler (64 steps).
- * 3. Progressive distillation (Salimans & Ho 2022, Algorithm 2) twice: 64 → 32 → 16 steps.
+ * 2. Sample it with DDIM (16 and 4 steps) and the ancestral sampler (64 steps).
+ * 3. Progressive distillation (Salimans & Ho 2022, Algorithm 2) twice: 16 → 8 → 4 steps; the
+ *    4-step student should beat the teacher run with 4 DDIM steps (the paper's claim).
  * 4. Report sample quality (distance to the nearest mode, fraction near a mode, MMD to data)
  *    and write an SVG comparing the samples (`examples/out/toy_diffusion.svg`).
  *
@@ -14,23 +15,24 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { diffusion as D, jit, nn, np, random, valueAndGrad, type Array } from '../src/index.js';
 
 const quick = process.argv.includes('--quick');
-const STEPS = quick ? 150 : 1500;
-const DISTILL_STEPS = quick ? 60 : 600;
-const BATCH = 256;
-const WIDTH = 96;
+const STEPS = quick ? 150 : 2000;
+const DISTILL_STEPS = quick ? 60 : 500;
+const BATCH = 512;
+const DISTILL_BATCH = 256;
+const WIDTH = 128;
 const MODES = 8;
 
 type Params = { emb: nn.LinearParams; l1: nn.LinearParams; l2: nn.LinearParams; l3: nn.LinearParams; out: nn.LinearParams };
 
 const schedule = D.cosineSchedule();
 
-/** The data: 8 Gaussians (std 0.06) on a circle of radius 0.8. */
+/** The data: 8 Gaussians (std 0.08) on a circle of radius 0.8. */
 function sampleData(key: Array, n: number): Array {
   const [k1, k2] = random.split(key);
   const mode = random.randint(k1, [n], 0, MODES).astype('float32');
   const angle = mode.mul((2 * Math.PI) / MODES);
   const centres = np.stack([np.cos(angle), np.sin(angle)], 1).mul(0.8);
-  return centres.add(random.normal(k2, [n, 2]).mul(0.06));
+  return centres.add(random.normal(k2, [n, 2]).mul(0.08));
 }
 
 // ---------------------------------------------------------------- the model: v̂(z, λ)
@@ -99,13 +101,13 @@ function train<S>(name: string, params: Params, steps: number, lossFn: (p: Param
 /** Algorithm 2: the student at t = i/N learns x̃ from two teacher DDIM steps of 1/(2N). */
 const distillLoss = (n: number) => (student: Params, key: Array, teacher: Params): Array => {
   const [kx, ki, ke] = random.split(key, 3);
-  const x = sampleData(kx, BATCH);
-  const i = random.randint(ki, [BATCH], 1, n + 1).astype('float32');
+  const x = sampleData(kx, DISTILL_BATCH);
+  const i = random.randint(ki, [DISTILL_BATCH], 1, n + 1).astype('float32');
   const t = i.div(n);
   const logSnrT = schedule.logSnr(t);
   const logSnrMid = schedule.logSnr(t.sub(0.5 / n));
   const logSnrS = schedule.logSnr(t.sub(1 / n));
-  const z = D.qSample(x, logSnrT, random.normal(ke, [BATCH, 2]));
+  const z = D.qSample(x, logSnrT, random.normal(ke, [DISTILL_BATCH, 2]));
   const target = D.distillationTarget({ z, logSnrT, logSnrMid, logSnrS, teacher: denoiser(teacher), lastStep: i.equal(1) });
   return D.studentLoss({ student: denoiser(student), z, logSnr: logSnrT, target });
 };
@@ -127,9 +129,10 @@ function quality(samples: Array, data: Array): { dist: number; near: number; mmd
   const angles = np.arange(MODES).astype('float32').mul((2 * Math.PI) / MODES);
   const centres = np.stack([np.cos(angles), np.sin(angles)], 1).mul(0.8);
   const d = np.sqrt(samples.expandDims(1).sub(centres.expandDims(0)).square().sum(-1)).min(1);
+  // 'near' = within 3 standard deviations of a mode centre.
   const k = (a: Array, b: Array) => np.exp(a.expandDims(1).sub(b.expandDims(0)).square().sum(-1).div(-2 * 0.1 * 0.1)).mean();
   const mmd = k(samples, samples).add(k(data, data)).sub(k(samples, data).mul(2));
-  return { dist: d.mean().item() as number, near: d.less(0.18).astype('float32').mean().item() as number, mmd: mmd.item() as number };
+  return { dist: d.mean().item() as number, near: d.less(0.24).astype('float32').mean().item() as number, mmd: mmd.item() as number };
 }
 
 function svg(panels: { title: string; points: Array }[]): string {
@@ -153,18 +156,18 @@ const next = () => {
 };
 console.log(`toy diffusion: 8-Gaussian ring, v-parameterization, cosine schedule${quick ? ' (quick run)' : ''}`);
 let teacher = initParams(next());
-teacher = train('teacher', teacher, STEPS, (p, k) => trainLoss(p, k), undefined, next(), 2e-3);
-const student32 = distill(teacher, 32, next());
-const student16 = distill(student32, 16, next());
+teacher = train('teacher', teacher, STEPS, (p, k) => trainLoss(p, k), undefined, next(), 4e-3);
+const student8 = distill(teacher, 8, next());
+const student4 = distill(student8, 4, next());
 
 const data = sampleData(next(), 1000);
 const runs: { title: string; points: Array }[] = [
   { title: 'data', points: data },
-  { title: 'teacher DDIM 64', points: sampleWith(teacher, 64, 'ddim', next()) },
   { title: 'teacher ancestral 64', points: sampleWith(teacher, 64, 'ancestral', next()) },
   { title: 'teacher DDIM 16', points: sampleWith(teacher, 16, 'ddim', next()) },
-  { title: 'distilled DDIM 32', points: sampleWith(student32, 32, 'ddim', next()) },
-  { title: 'distilled DDIM 16', points: sampleWith(student16, 16, 'ddim', next()) },
+  { title: 'teacher DDIM 4', points: sampleWith(teacher, 4, 'ddim', next()) },
+  { title: 'distilled DDIM 8', points: sampleWith(student8, 8, 'ddim', next()) },
+  { title: 'distilled DDIM 4', points: sampleWith(student4, 4, 'ddim', next()) },
 ];
 const ref = sampleData(next(), 1000);
 console.log('\nsampler                 mean dist to mode   near a mode   MMD² to data');
