@@ -1,40 +1,57 @@
 /**
- * The C-style kernel renderer shared by every backend (JavaScript, WGSL, CUDA C).
+ * The kernel renderer shared by every backend (JavaScript, WGSL, CUDA C, WebAssembly).
  *
  * It walks a kernel expression DAG once, binds shared sub-expressions to temporaries,
  * hoists each node (and each reduction loop) to the outermost loop level whose index
  * variables it uses, and emits loops and statements through a handful of syntax hooks.
  * Backends override only the hooks: how an operator, a cast, a load or a loop is spelled.
+ *
+ * The walk is generic over the fragment type `F`: source text for the C-style languages
+ * (`CStyleRenderer`), instruction sequences for WebAssembly. Both compose an expression from
+ * the fragments of its operands (text by interpolation, a stack machine by concatenation),
+ * so one emitter serves both. Hooks are called in properly nested order: each `forOpen` or
+ * `ifOpen` is matched by the next unmatched `closeBlock` call, so a renderer may keep the
+ * open blocks on a stack.
  */
 import type { DType } from '../../dtype.js';
 import { reduceIdentity, type BinOp, type Expr, type Kernel, type ReduceOp, type UnOp } from '../../kernel/ir.js';
 
-export abstract class CStyleRenderer {
+export abstract class KernelRenderer<F> {
   // ---- syntax hooks ----
-  abstract constant(v: number, dtype: DType): string;
+  abstract constant(v: number, dtype: DType): F;
+  /** A read of a temporary or an index variable. */
+  abstract ref(name: string, dtype: DType): F;
   /** `dtype` is the operand's dtype (`isfinite` yields bool). */
-  abstract unary(op: UnOp, x: string, dtype: DType): string;
+  abstract unary(op: UnOp, x: F, dtype: DType): F;
   /** `dtype` is the operands' dtype (comparisons yield bool). */
-  abstract binary(op: BinOp, a: string, b: string, dtype: DType): string;
-  abstract select(c: string, t: string, f: string, dtype: DType): string;
-  abstract cast(x: string, from: DType, to: DType): string;
-  abstract bitcast(x: string, from: DType, to: DType): string;
-  abstract load(buf: number, index: string, dtype: DType): string;
-  abstract declare(name: string, value: string, dtype: DType, mutable: boolean): string;
-  abstract assign(name: string, value: string): string;
-  abstract forOpen(v: string, n: number): string;
-  abstract ifOpen(cond: string): string;
-  closeBlock(): string {
-    return '}';
-  }
+  abstract binary(op: BinOp, a: F, b: F, dtype: DType): F;
+  abstract select(c: F, t: F, f: F, dtype: DType): F;
+  abstract cast(x: F, from: DType, to: DType): F;
+  abstract bitcast(x: F, from: DType, to: DType): F;
+  /** `at` is the index expression itself (a renderer may use its range to elide bounds checks). */
+  abstract load(buf: number, index: F, dtype: DType, at: Expr): F;
+  abstract declare(name: string, value: F, dtype: DType, mutable: boolean): F;
+  abstract assign(name: string, value: F): F;
+  abstract forOpen(v: string, n: number): F;
+  abstract ifOpen(cond: F): F;
+  abstract closeBlock(): F;
+  /** Logical and/or of two bools (either may short-circuit). */
+  abstract logicalAnd(a: F, b: F): F;
+  abstract logicalOr(a: F, b: F): F;
+  /** Several statements as one. */
+  abstract line(stmts: F[]): F;
+  /** A statement at loop depth `depth` of the output nest. */
+  abstract indent(stmt: F, depth: number): F;
+  /** The row-major flat index over a reduction's variables (argmax/argmin's result). */
+  abstract argIndex(vars: readonly { readonly name: string; readonly size: number }[]): F;
 
   /** The update of a reduction accumulator; backends may widen (the JS oracle sums in f64). */
-  accumulate(op: 'sum' | 'prod' | 'max' | 'min', acc: string, x: string, dtype: DType): string {
+  accumulate(op: 'sum' | 'prod' | 'max' | 'min', acc: F, x: F, dtype: DType): F {
     return this.binary(op === 'sum' ? 'add' : op === 'prod' ? 'mul' : op, acc, x, dtype);
   }
 
-  /** Initial accumulator value of a reduction. */
-  reduceInit(op: ReduceOp, dtype: DType): string {
+  /** Initial accumulator value of a reduction whose (rendered) body is `_body`. */
+  reduceInit(op: ReduceOp, dtype: DType, _body?: F): F {
     return this.constant(reduceIdentity(op, dtype), dtype);
   }
 
@@ -44,40 +61,66 @@ export abstract class CStyleRenderer {
    * (a CPU kernel) and work is hoisted out of the output loops it does not depend on;
    * without it the caller supplies the output indices (a GPU thread per element).
    */
-  renderBody(kernel: Kernel, store: (value: string) => string, loopNest = false): string[] {
-    return new BodyEmitter(this, kernel.expr, loopNest ? kernel.outShape : null).emit(store);
+  renderBody(kernel: Kernel, store: (value: F) => F, loopNest = false): F[] {
+    return new BodyEmitter<F>(this, kernel.expr, loopNest ? kernel.outShape : null).emit(store);
+  }
+}
+
+/** The C-style languages: fragments are source text. */
+export abstract class CStyleRenderer extends KernelRenderer<string> {
+  ref(name: string): string {
+    return name;
+  }
+  closeBlock(): string {
+    return '}';
+  }
+  logicalAnd(a: string, b: string): string {
+    return `${a} && ${b}`;
+  }
+  logicalOr(a: string, b: string): string {
+    return `(${a} || ${b})`;
+  }
+  line(stmts: string[]): string {
+    return stmts.join(' ');
+  }
+  indent(stmt: string, depth: number): string {
+    return '  '.repeat(depth) + stmt;
+  }
+  argIndex(vars: readonly { readonly name: string; readonly size: number }[]): string {
+    return vars.reduce((f, v, i) => (i === 0 ? v.name : `(${f}) * ${v.size} + ${v.name}`), '');
   }
 }
 
 /** One walk over one expression; holds the temporaries and loop blocks. */
-class BodyEmitter {
+class BodyEmitter<F> {
   private refs = new Map<Expr, number>();
   private free = new Map<Expr, ReadonlySet<string>>();
   private varLevel = new Map<string, number>();
   private names = new Map<Expr, string>();
-  private blocks: string[][] = [[]];
+  private blocks: F[][] = [[]];
   private tmp = 0;
 
   /** `outLoops`: output dims rendered as loops; output var i_k then lives at level k+1. */
-  constructor(private r: CStyleRenderer, private root: Expr, private outLoops: readonly number[] | null) {
+  constructor(private r: KernelRenderer<F>, private root: Expr, private outLoops: readonly number[] | null) {
     this.count(root);
     if (outLoops) {
       outLoops.forEach((_, k) => this.varLevel.set(`i${k}`, k + 1));
-      this.blocks = outLoops.map(() => []).concat([[]]);
+      this.blocks = outLoops.map((): F[] => []).concat([[]]);
     }
   }
 
-  emit(store: (value: string) => string): string[] {
+  emit(store: (value: F) => F): F[] {
     const v = this.expr(this.root);
     const n = this.outLoops?.length ?? 0;
     this.blocks[n].push(store(v));
     if (!this.outLoops) return this.blocks[0];
-    const lines: string[] = [];
+    const r = this.r;
+    const lines: F[] = [];
     this.outLoops.forEach((size, k) => {
-      lines.push(...this.blocks[k].map((l) => '  '.repeat(k) + l), '  '.repeat(k) + this.r.forOpen(`i${k}`, size));
+      lines.push(...this.blocks[k].map((l) => r.indent(l, k)), r.indent(r.forOpen(`i${k}`, size), k));
     });
-    lines.push(...this.blocks[n].map((l) => '  '.repeat(n) + l));
-    for (let k = n - 1; k >= 0; k--) lines.push('  '.repeat(k) + this.r.closeBlock());
+    lines.push(...this.blocks[n].map((l) => r.indent(l, n)));
+    for (let k = n - 1; k >= 0; k--) lines.push(r.indent(r.closeBlock(), k));
     return lines;
   }
 
@@ -108,28 +151,28 @@ class BodyEmitter {
     return l;
   }
 
-  private bind(e: Expr, value: string, dtype: DType): string {
+  private bind(e: Expr, value: F, dtype: DType): F {
     const name = `t${this.tmp++}`;
     this.blocks[this.level(e)].push(this.r.declare(name, value, dtype, false));
     this.names.set(e, name);
-    return name;
+    return this.r.ref(name, dtype);
   }
 
-  private expr(e: Expr): string {
+  private expr(e: Expr): F {
     const named = this.names.get(e);
-    if (named) return named;
+    if (named) return this.r.ref(named, e.dtype);
     if (e.k === 'reduce') return this.reduce(e);
     const s = this.inline(e);
     const trivial = e.k === 'const' || e.k === 'var';
     return !trivial && (this.refs.get(e) ?? 0) > 1 ? this.bind(e, s, e.dtype) : s;
   }
 
-  private inline(e: Exclude<Expr, { k: 'reduce' }>): string {
+  private inline(e: Exclude<Expr, { k: 'reduce' }>): F {
     const r = this.r;
     switch (e.k) {
       case 'const': return r.constant(e.v, e.dtype);
-      case 'var': return e.name;
-      case 'load': return r.load(e.buf, this.expr(e.index), e.dtype);
+      case 'var': return r.ref(e.name, e.dtype);
+      case 'load': return r.load(e.buf, this.expr(e.index), e.dtype, e.index);
       case 'un': return r.unary(e.op, this.expr(e.x), e.x.dtype);
       case 'bin': return r.binary(e.op, this.expr(e.a), this.expr(e.b), e.a.dtype);
       case 'select': return r.select(this.expr(e.c), this.expr(e.t), this.expr(e.f), e.dtype);
@@ -138,39 +181,42 @@ class BodyEmitter {
     }
   }
 
-  private reduce(e: Extract<Expr, { k: 'reduce' }>): string {
+  private reduce(e: Extract<Expr, { k: 'reduce' }>): F {
     const r = this.r;
     const L = this.level(e);
     for (const v of e.vars) this.varLevel.set(v.name, L + 1);
     const outer = this.blocks[L];
     const saved = this.blocks[L + 1];
-    const inner: string[] = [];
+    const inner: F[] = [];
     this.blocks[L + 1] = inner;
     const acc = `t${this.tmp++}`;
     const bodyDtype = e.body.dtype;
     const arg = e.op === 'argmax' || e.op === 'argmin';
-    const val = arg ? `${acc}v` : acc;
+    const valName = arg ? `${acc}v` : acc;
     const x = this.expr(e.body);
+    // Accumulators are declared (in the outer block, before the loops) ahead of their first use.
+    const decls = arg
+      ? [r.declare(valName, r.reduceInit(e.op, bodyDtype, x), bodyDtype, true), r.declare(acc, r.constant(0, 'int32'), 'int32', true)]
+      : [r.declare(acc, r.reduceInit(e.op, e.dtype, x), e.dtype, true)];
     if (arg) {
-      const flat = e.vars.reduce((f, v, i) => (i === 0 ? v.name : `(${f}) * ${v.size} + ${v.name}`), '');
+      const val = r.ref(valName, bodyDtype);
       const better = e.op === 'argmax' ? r.binary('gt', x, val, bodyDtype) : r.binary('lt', x, val, bodyDtype);
       // NumPy semantics: the first NaN wins; otherwise the first extremum.
       const cond = bodyDtype === 'float32'
-        ? `${r.binary('eq', val, val, bodyDtype)} && (${better} || ${r.binary('ne', x, x, bodyDtype)})`
+        ? r.logicalAnd(r.binary('eq', val, val, bodyDtype), r.logicalOr(better, r.binary('ne', x, x, bodyDtype)))
         : better;
-      inner.push(`${r.ifOpen(cond)} ${r.assign(val, x)} ${r.assign(acc, flat)} ${r.closeBlock()}`);
-      outer.push(r.declare(val, r.reduceInit(e.op, bodyDtype), bodyDtype, true));
-      outer.push(r.declare(acc, r.constant(0, 'int32'), 'int32', true));
+      const flat = r.argIndex(e.vars);
+      inner.push(r.line([r.ifOpen(cond), r.assign(valName, x), r.assign(acc, flat), r.closeBlock()]));
     } else {
-      inner.push(r.assign(acc, r.accumulate(e.op, acc, x, e.dtype)));
-      outer.push(r.declare(acc, r.reduceInit(e.op, e.dtype), e.dtype, true));
+      inner.push(r.assign(acc, r.accumulate(e.op, r.ref(acc, e.dtype), x, e.dtype)));
     }
+    outer.push(...decls);
     for (const v of e.vars) outer.push(r.forOpen(v.name, v.size));
     outer.push(...inner);
     for (let i = 0; i < e.vars.length; i++) outer.push(r.closeBlock());
     this.blocks[L + 1] = saved;
     this.names.set(e, acc);
-    return acc;
+    return r.ref(acc, e.dtype);
   }
 }
 

@@ -1,0 +1,349 @@
+/**
+ * Every backend equals the CPU oracle. One suite, parametrised over the registered
+ * non-oracle backends (now `wasm`):
+ *
+ * - every first-order primitive of `props/prim_cases.ts`, run eagerly on inputs created on the
+ *   backend, on the table's smooth operands and on edge values (±0, ±∞, NaN, denormals,
+ *   halves for rounding, int32/uint32 extremes, zero divisors, shifts ≥ 32, out-of-range
+ *   indices);
+ * - jit-compiled fused functions, and grad / vmap / jvp compositions run with the backend as
+ *   the default backend;
+ * - memory: `memoryStats` returns to its starting point, kernels are cached.
+ *
+ * Results must be identical bit for bit (NaN matching any NaN): the WebAssembly kernels
+ * mirror the oracle's semantics exactly, calling the same JavaScript functions for
+ * transcendentals and accumulating float sums in f64 like it, and routines run the same code.
+ * Runs: 12 specs per primitive, each with smooth and edge data (PROPS_RUNS overrides).
+ */
+import fc from 'fast-check';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { NDArray } from '../src/core/array.js';
+import { backends, defaultBackend, getBackend, setDefaultBackend, type BackendName } from '../src/core/backends/backend.js';
+import { WasmBackend } from '../src/core/backends/runtime/wasm.js';
+import { storageOf, type DType, type TypedArray } from '../src/core/dtype.js';
+import { bin, cast, cnst, freshVar, load, outVar, select, un, varRef, type BinOp, type Expr, type Kernel, type UnOp } from '../src/core/kernel/ir.js';
+import type { Value } from '../src/core/trace/value.js';
+import { grad, jit, jvp, lax, np, random, scope, tree, vmap, type Array as VArray } from '../src/index.js';
+import { bind } from '../src/core/trace/trace.js';
+import type { Prim } from '../src/core/trace/primitive.js';
+import { CASES, applyPrim, describe, hashSeed, operands, type Operand, type PrimCase, type Spec } from '../props/prim_cases.js';
+import { lcg, prod } from './helpers.js';
+
+const ORACLE: BackendName = 'cpu';
+const TARGETS = backends().filter((b) => b !== ORACLE);
+const RUNS = Number(process.env.PROPS_RUNS ?? 12);
+const SEED = Number(process.env.PROPS_SEED ?? 42);
+
+/** Run `fn` with `name` as the default backend (constants and zero-operand primitives go there). */
+function onBackend<T>(name: BackendName, fn: () => T): T {
+  const saved = defaultBackend().name;
+  setDefaultBackend(name);
+  try {
+    return fn();
+  } finally {
+    setDefaultBackend(saved);
+  }
+}
+
+const put = (name: BackendName, o: Operand): NDArray =>
+  NDArray.fromData(getBackend(name), new (storageOf(o.dtype))(o.data), o.shape, o.dtype);
+
+const sameValue = (g: number, w: number, dtype: DType): boolean => (dtype === 'float32' && Number.isNaN(w) ? Number.isNaN(g) : Object.is(g, w));
+
+/** Same shape, dtype and bits (NaN matches NaN). */
+function assertSame(got: VArray, want: VArray, what: string): void {
+  assert.equal([...got.shape], [...want.shape], `${what}: shape`);
+  assert.is(got.dtype, want.dtype, `${what}: dtype`);
+  assert.is(got.weakType, want.weakType, `${what}: weak type`);
+  const g: TypedArray = got.dataSync(), w: TypedArray = want.dataSync();
+  assert.is(g.length, w.length, `${what}: size`);
+  for (let i = 0; i < w.length; i++)
+    if (!sameValue(g[i], w[i], want.dtype)) assert.unreachable(`${what}: element ${i} is ${g[i]}, the oracle says ${w[i]}`);
+}
+
+function assertSameTree(got: unknown, want: unknown, what: string): void {
+  const [gl, gd] = tree.flatten(got as tree.PyTree<VArray>);
+  const [wl, wd] = tree.flatten(want as tree.PyTree<VArray>);
+  assert.ok(gd.equals(wd), `${what}: output structure ${gd} vs ${wd}`);
+  wl.forEach((w, i) => assertSame(gl[i], w, `${what}: output ${i}`));
+}
+
+// ------------------------------------------------------------------ edge values
+
+const pickFrom = (vs: readonly number[], r: () => number) => vs[Math.floor(r() * vs.length)];
+const FLOAT_EDGES = [0, -0, 1, -1, 0.5, -0.5, 1.5, 2.5, -2.5, 3, NaN, Infinity, -Infinity, 1e30, -1e30, 1e-40, -1e-40, 3e9, -3e9, 16777217];
+const INT_EDGES = [0, 1, -1, 2, -2, 3, 31, 32, 33, -32, 2 ** 31 - 1, -(2 ** 31), 7, -7];
+const UINT_EDGES = [0, 1, 2, 3, 31, 32, 33, 2 ** 31, 2 ** 31 - 1, 2 ** 32 - 1, 7];
+
+/** Each element: an edge value half the time, else an ordinary one. */
+function edgeData(dtype: DType, n: number, r: () => number): number[] {
+  return Array.from({ length: n }, () => {
+    const edge = r() < 0.5;
+    switch (dtype) {
+      case 'float32': return edge ? pickFrom(FLOAT_EDGES, r) : (r() - 0.5) * 8;
+      case 'int32': return edge ? pickFrom(INT_EDGES, r) : Math.floor(r() * 41) - 20;
+      case 'uint32': return edge ? pickFrom(UINT_EDGES, r) : Math.floor(r() * 2 ** 32);
+      case 'bool': return r() < 0.5 ? 1 : 0;
+    }
+  });
+}
+
+/** The case's operands with edge data (the spec's structure is kept). */
+function edgeOperands(spec: Spec, seed: number): Operand[] {
+  const r = lcg(hashSeed(seed, 7));
+  return spec.shapes.map((shape, i) => ({ shape, dtype: spec.dtypes[i], data: edgeData(spec.dtypes[i], prod(shape), r) }));
+}
+
+function checkPrim(target: BackendName, c: PrimCase, spec: Spec, ops: Operand[], what: string): void {
+  scope(() => {
+    const want = onBackend(ORACLE, () => applyPrim(c, spec, ops.map((o) => put(ORACLE, o))));
+    const got = onBackend(target, () => applyPrim(c, spec, ops.map((o) => put(target, o))));
+    assert.is(got.length, want.length, `${what}: number of outputs`);
+    want.forEach((w, k) => {
+      assert.is((got[k] as NDArray).backend.name, target, `${what}: output ${k} backend`);
+      assertSame(got[k] as VArray, w as VArray, `${what}: output ${k}`);
+    });
+  });
+}
+
+/** Every edge value of a dtype as a 1-D operand. */
+const EDGES: Record<DType, readonly number[]> = { float32: FLOAT_EDGES, int32: INT_EDGES, uint32: UINT_EDGES, bool: [0, 1] };
+
+const UNARY: Prim[] = [
+  'neg', 'sign', 'floor', 'ceil', 'round', 'is_finite', 'exp', 'expm1', 'log', 'log1p', 'tanh', 'logistic', 'sin', 'cos', 'tan',
+  'atan', 'sqrt', 'rsqrt', 'abs', 'erf', 'erf_inv', 'not',
+];
+const BINARY: Prim[] = [
+  'add', 'sub', 'mul', 'div', 'rem', 'pow', 'max', 'min', 'atan2', 'and', 'or', 'xor', 'shift_left', 'shift_right_logical',
+  'shift_right_arithmetic', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+];
+
+/** `prim` on both backends, or null where the oracle rejects the operands (the target must reject them too). */
+function bothOrNull(target: BackendName, prim: Prim, ops: Operand[], params: object, what: string): void {
+  scope(() => {
+    let want: Value[];
+    try {
+      want = onBackend(ORACLE, () => bind(prim, ops.map((o) => put(ORACLE, o)), params as never));
+    } catch {
+      assert.throws(() => onBackend(target, () => bind(prim, ops.map((o) => put(target, o)), params as never)), `${what}: the oracle rejects it`);
+      return;
+    }
+    const got = onBackend(target, () => bind(prim, ops.map((o) => put(target, o)), params as never));
+    want.forEach((w, k) => assertSame(got[k] as VArray, w as VArray, `${what}: output ${k}`));
+  });
+}
+
+// ------------------------------------------------------------------ hand-built kernels
+
+/** Run a kernel on both backends (inputs uploaded to each) and compare the outputs' bits. */
+function checkKernel(target: BackendName, kernel: Kernel, inputs: Operand[], what: string): void {
+  const outs = [ORACLE, target].map((name) => {
+    const b = getBackend(name);
+    const bufs = inputs.map((o) => b.upload(o.dtype, new (storageOf(o.dtype))(o.data)));
+    const out = b.alloc(kernel.outDtype, prod(kernel.outShape));
+    b.run(kernel, bufs, out);
+    const data = new (storageOf(kernel.outDtype))(b.readSync(out));
+    [...bufs, out].forEach((x) => b.free(x));
+    return data;
+  });
+  for (let i = 0; i < outs[1].length; i++)
+    if (!sameValue(outs[1][i], outs[0][i], kernel.outDtype)) assert.unreachable(`${what}: element ${i} is ${outs[1][i]}, the oracle says ${outs[0][i]}`);
+}
+
+const KERNEL_BINARY: BinOp[] = ['add', 'sub', 'mul', 'div', 'rem', 'pow', 'max', 'min', 'atan2', 'and', 'or', 'xor', 'shl', 'shrl', 'shra', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+const KERNEL_UNARY: UnOp[] = ['neg', 'abs', 'sign', 'floor', 'ceil', 'round', 'exp', 'expm1', 'log', 'log1p', 'sin', 'cos', 'tan', 'tanh', 'atan', 'sqrt', 'rsqrt', 'sigmoid', 'erf', 'erfinv', 'not', 'isfinite'];
+const INT_ONLY_OPS: ReadonlySet<BinOp> = new Set(['and', 'or', 'xor', 'shl', 'shrl', 'shra']);
+
+const kernelOf = (expr: Expr, n: number, inputs: DType[], label: string): Kernel => ({ inputs, outShape: [n], outDtype: expr.dtype, expr, label });
+
+// ------------------------------------------------------------------ composite functions
+
+const rng = lcg(SEED);
+const f32 = (shape: number[], lo = -1, hi = 1): Operand => ({ shape, dtype: 'float32', data: Array.from({ length: prod(shape) }, () => lo + (hi - lo) * rng()) });
+const i32 = (shape: number[], lo: number, hi: number): Operand => ({ shape, dtype: 'int32', data: Array.from({ length: prod(shape) }, () => lo + Math.floor(rng() * (hi - lo + 1))) });
+
+const softmax = (x: VArray) => {
+  const e = np.exp(np.sub(x, np.max(x, -1, true)));
+  return np.div(e, np.sum(e, -1, true));
+};
+const layerNorm = (x: VArray) => {
+  const m = np.mean(x, -1, true);
+  const d = np.sub(x, m);
+  return np.div(d, np.sqrt(np.add(np.mean(np.square(d), -1, true), 1e-5)));
+};
+const mlpLoss = (p: { w1: VArray; w2: VArray }, x: VArray) => np.mean(np.square(np.matmul(np.tanh(np.matmul(x, p.w1)), p.w2)));
+
+/** [name, function, operands]: each is jit-compiled on the oracle and on the target. */
+const JIT_CASES: [string, (...a: any[]) => unknown, Operand[]][] = [
+  ['elementwise chain', (x) => np.neg(np.sqrt(np.abs(np.add(np.mul(np.tanh(np.add(np.mul(x, 1.5), 0.25)), 2), x)))), [f32([3, 4])]],
+  ['tanh·sigmoid chain', (x) => np.mul(np.tanh(x), lax.logistic(np.mul(x, 0.5))), [f32([1000], -4, 4)]],
+  ['broadcasting', (x, v, c) => np.add(np.mul(x, v), c), [f32([3, 4]), f32([4]), f32([3, 1])]],
+  ['sums, means, max, min, prod', (x) => [np.sum(x), np.mean(x, 0), np.max(x, 1), np.min(x, [0, 1]), np.prod(np.add(x, 1), 1, true)], [f32([5, 7])]],
+  ['argmax/argmin', (x) => [np.argmax(x, 1), np.argmin(np.mul(x, x), 0)], [f32([5, 7])]],
+  ['softmax', softmax, [f32([6, 33], -3, 3)]],
+  ['layer norm', layerNorm, [f32([4, 17])]],
+  ['logsumexp', (x) => np.logsumexp(x, 1), [f32([4, 9], -5, 5)]],
+  ['a reduction of a reduction', (x) => np.max(np.sum(np.exp(x), 1)), [f32([3, 4])]],
+  ['a reduction feeding arithmetic', (x) => np.mul(np.sum(x, 1), np.max(np.mul(np.mean(x, 1), 3), 0)), [f32([7, 13])]],
+  ['movement', (x) => np.add(np.reshape(np.transpose(x), [2, 6]), np.flip(np.reshape(x, [2, 6]), 1)), [f32([3, 4])]],
+  ['pad and concatenate', (x) => np.concatenate([np.pad(x, [[1, 0], [0, 2]]), np.sin(np.pad(x, [[0, 1], [2, 0]]))], 0), [f32([3, 4])]],
+  ['strided slices', (x) => np.mul(lax.slice(x, [0, 1], [3, 4], [2, 2]), 3), [f32([3, 4])]],
+  ['gather with negative indices', (x, i) => np.take(np.exp(x), i, 1), [f32([3, 4]), { shape: [4], dtype: 'int32', data: [3, 0, -1, 0] }]],
+  ['dynamic slice and update', (x, s) => lax.dynamicUpdateSlice(x, np.ones([2, 2]), [s, s]), [f32([3, 4]), { shape: [], dtype: 'int32', data: [1] }]],
+  ['matmul mix', (x, w, b) => np.sum(np.tanh(np.add(np.matmul(np.mul(x, 2), w), b)), 0), [f32([3, 4]), f32([4, 5]), f32([5])]],
+  ['int arithmetic', (a, b) => [np.add(np.mul(a, b), 7), np.floorDivide(a, 3), np.mod(b, 4), np.maximum(a, b), np.floorDivide(a, b), np.mod(a, b)],
+    [i32([3, 4], -9, 9), i32([3, 4], -3, 3)]],
+  ['integer ops with literal operands', (a, u) => [
+    lax.shiftRightArithmetic(a, 40), lax.shiftRightArithmetic(a, 31), lax.shiftLeft(a, 32), lax.shiftRightLogical(u, 33), lax.shiftLeft(u, 3),
+    lax.div(a, 0), lax.div(a, -1), lax.div(a, 3), lax.div(a, -3), lax.rem(a, 0), lax.rem(a, -1), lax.rem(a, 5), lax.div(u, 0), lax.rem(u, 7),
+    lax.pow(a, 3), lax.pow(a, -1), lax.max(a, -5), lax.min(u, 9),
+  ], [{ shape: [8], dtype: 'int32', data: [0, 1, -1, 7, -7, 2 ** 31 - 1, -(2 ** 31), 100] }, { shape: [8], dtype: 'uint32', data: [0, 1, 2 ** 32 - 1, 7, 2 ** 31, 9, 10, 3] }]],
+  ['float ops with literal operands', (x) => [np.mod(x, 0), lax.rem(x, 1.5), lax.pow(x, 2), lax.div(x, 0), np.maximum(x, NaN), lax.atan2(x, -0)],
+    [{ shape: [8], dtype: 'float32', data: [0, -0, 1.5, -2.5, NaN, Infinity, -Infinity, 1e-40] }]],
+  ['concatenate reading far outside an operand (clamped loads)', (small, big) => np.concatenate([big, small], 0), [f32([3]), f32([300000])]],
+  ['bool logic and where', (x, y) => np.where(np.logicalAnd(np.greater(x, 0), np.logicalNot(np.less(y, 0))), np.exp(x), np.cos(y)), [f32([4, 5]), f32([4, 5])]],
+  ['casts', (x) => [np.astype(np.mul(x, 100), 'int32'), np.astype(np.greater(x, 0), 'float32'), np.astype(np.astype(np.mul(x, 1e10), 'uint32'), 'float32')], [f32([11], -3, 3)]],
+  ['cumsum and sort', (x) => [np.cumsum(x, 1), np.sort(np.mul(x, -1), 1)], [f32([3, 6])]],
+  ['random normal from a key', (k) => random.normal(k, [5, 7]), [{ shape: [2], dtype: 'uint32', data: [0, 42] }]],
+];
+
+for (const target of TARGETS) {
+  for (const c of CASES) {
+    test(`${target}: ${c.prim} equals the ${ORACLE} oracle bit for bit`, () => {
+      const specs = fc.sample(c.spec, { seed: hashSeed(SEED, c.prim.length), numRuns: RUNS });
+      specs.forEach((spec, k) => {
+        const seed = hashSeed(SEED, k);
+        checkPrim(target, c, spec, operands(c, spec, seed), `${describe(c, spec)} (smooth data, run ${k})`);
+        checkPrim(target, c, spec, edgeOperands(spec, seed), `${describe(c, spec)} (edge data, run ${k})`);
+      });
+    });
+  }
+
+  test(`${target}: elementwise primitives on every pair of edge values of every dtype`, () => {
+    for (const d of ['float32', 'int32', 'uint32', 'bool'] as DType[]) {
+      const e = EDGES[d];
+      for (const p of UNARY) bothOrNull(target, p, [{ shape: [e.length], dtype: d, data: [...e] }], {}, `${p}(${d} edges)`);
+      const a = e.flatMap((v) => e.map(() => v)), b = e.flatMap(() => e);
+      for (const p of BINARY) bothOrNull(target, p, [{ shape: [a.length], dtype: d, data: a }, { shape: [b.length], dtype: d, data: b }], {}, `${p}(${d} edge pairs)`);
+      for (const to of ['float32', 'int32', 'uint32', 'bool'] as DType[]) {
+        bothOrNull(target, 'convert_element_type', [{ shape: [e.length], dtype: d, data: [...e] }], { newDtype: to, weakType: false }, `convert ${d} → ${to}`);
+        if (d !== 'bool' && to !== 'bool') bothOrNull(target, 'bitcast_convert_type', [{ shape: [e.length], dtype: d, data: [...e] }], { newDtype: to }, `bitcast ${d} → ${to}`);
+      }
+      const pred = { shape: [a.length], dtype: 'bool' as DType, data: a.map((_, i) => (i * 7) % 3 === 0 ? 1 : 0) };
+      bothOrNull(target, 'select_n', [pred, { shape: [a.length], dtype: d, data: a }, { shape: [b.length], dtype: d, data: b }], {}, `select_n(${d})`);
+    }
+  });
+
+  test(`${target}: kernels with constant operands, float functions of integers and f64 accumulators`, () => {
+    for (const d of ['float32', 'int32', 'uint32', 'bool'] as DType[]) {
+      const e = EDGES[d];
+      const x = load(0, outVar(0), d);
+      const input = [{ shape: [e.length], dtype: d, data: [...e] }];
+      for (const op of KERNEL_BINARY) {
+        if (d === 'float32' && INT_ONLY_OPS.has(op)) continue;
+        // atan2 is float-only (the oracle does not even wrap an integer atan2).
+        if (d !== 'float32' && op === 'atan2') continue;
+        for (const c of e) {
+          checkKernel(target, kernelOf(bin(op, x, cnst(c, d)), e.length, [d], op), input, `${op}(${d} x, ${c})`);
+          checkKernel(target, kernelOf(bin(op, cnst(c, d), x), e.length, [d], op), input, `${op}(${c}, ${d} x)`);
+        }
+      }
+      for (const op of KERNEL_UNARY) checkKernel(target, kernelOf(un(op, x), e.length, [d], op), input, `${op}(${d} x)`);
+      for (const to of ['float32', 'int32', 'uint32', 'bool'] as DType[]) checkKernel(target, kernelOf(cast(x, to), e.length, [d], 'cast'), input, `cast ${d} → ${to}`);
+    }
+    // f64 accumulators (the oracle sums in f64) flowing into further ops: max of sums, argmax of sums, selects, casts.
+    const [J, K] = [5, 7];
+    const data = f32([3 * J * K], -1e3, 1e3);
+    const at = (j: Expr, k: Expr) => load(0, bin('add', bin('add', bin('mul', outVar(0), cnst(J * K, 'int32')), bin('mul', j, cnst(K, 'int32'))), k), 'float32');
+    const sumOver = (j: Expr): Expr => {
+      const k = freshVar();
+      return { k: 'reduce', op: 'sum', vars: [{ name: k, size: K }], body: un('exp', bin('mul', at(j, varRef(k)), cnst(0.01, 'float32'))), dtype: 'float32' };
+    };
+    const over = (op: 'max' | 'argmax' | 'prod'): Expr => {
+      const j = freshVar();
+      return { k: 'reduce', op, vars: [{ name: j, size: J }], body: sumOver(varRef(j)), dtype: op === 'argmax' ? 'int32' : 'float32' };
+    };
+    const wide: [string, Expr][] = [
+      ['max of sums, times 3', bin('mul', over('max'), cnst(3, 'float32'))],
+      ['product of sums, minus 1', bin('sub', over('prod'), cnst(1, 'float32'))],
+      ['argmax of sums', over('argmax')],
+      ['sum selected against a float', select(bin('gt', sumOver(cnst(1, 'int32')), cnst(7, 'float32')), sumOver(cnst(2, 'int32')), cnst(0.1, 'float32'))],
+      ['sum cast to int32', cast(bin('mul', sumOver(cnst(0, 'int32')), cnst(1e3, 'float32')), 'int32')],
+      ['sqrt, rsqrt and neg of a sum', bin('add', un('sqrt', sumOver(cnst(3, 'int32'))), un('neg', un('rsqrt', sumOver(cnst(4, 'int32')))))],
+    ];
+    for (const [name, expr] of wide) checkKernel(target, kernelOf(expr, 3, ['float32'], name), [data], name);
+  });
+
+  test(`${target}: jit-compiled fused functions equal the oracle`, () => {
+    for (const [name, f, ops] of JIT_CASES)
+      scope(() => {
+        const want = onBackend(ORACLE, () => jit(f)(...ops.map((o) => put(ORACLE, o))));
+        const got = onBackend(target, () => jit(f)(...ops.map((o) => put(target, o))));
+        assertSameTree(got, want, `jit ${name}`);
+        // Eager (one kernel per primitive) agrees too.
+        const eagerWant = onBackend(ORACLE, () => f(...ops.map((o) => put(ORACLE, o))));
+        assertSameTree(onBackend(target, () => f(...ops.map((o) => put(target, o)))), eagerWant, `eager ${name}`);
+      });
+  });
+
+  test(`${target}: grad, vmap and jvp compositions equal the oracle`, () => {
+    const params = { w1: f32([8, 16]), w2: f32([16, 3]) };
+    const x = f32([5, 8]);
+    const t = f32([5, 8]);
+    const cases: [string, (b: BackendName) => unknown][] = [
+      ['grad of an MLP loss', (b) => grad(mlpLoss)({ w1: put(b, params.w1), w2: put(b, params.w2) }, put(b, x))],
+      ['jit(grad) of an MLP loss', (b) => jit(grad(mlpLoss))({ w1: put(b, params.w1), w2: put(b, params.w2) }, put(b, x))],
+      ['vmap of softmax over rows', (b) => vmap((r: VArray) => softmax(r))(put(b, x))],
+      ['vmap(grad) per example', (b) => vmap((xi: VArray) => grad((v: VArray) => np.sum(np.tanh(layerNorm(v))))(xi))(put(b, x))],
+      ['jvp of layer norm', (b) => jvp(layerNorm, [put(b, x)], [put(b, t)])],
+      ['jit(vmap(grad)) of a loss with an integer argument', (b) =>
+        jit(vmap((xi: VArray, i: VArray) => grad((v: VArray) => np.sum(np.take(np.exp(v), i, 0)))(xi), { inAxes: [0, null] }))(put(b, x), put(b, { shape: [3], dtype: 'int32', data: [7, 0, -2] }))],
+    ];
+    for (const [name, run] of cases)
+      scope(() => assertSameTree(onBackend(target, () => run(target)), onBackend(ORACLE, () => run(ORACLE)), name));
+  });
+
+  test(`${target}: memoryStats returns to its starting point`, () => {
+    const b = getBackend(target);
+    const before = b.memoryStats();
+    const ops = [f32([6, 10]), f32([10, 4])];
+    for (let rep = 0; rep < 3; rep++)
+      scope(() => {
+        const [a, w] = ops.map((o) => put(target, o));
+        onBackend(target, () => {
+          jit((x: VArray, y: VArray) => softmax(np.matmul(x, y)))(a, w);
+          grad(mlpLoss)({ w1: w, w2: np.ones([4, 2]) }, a);
+          vmap(layerNorm)(a);
+          np.sort(np.concatenate([a, a], 0), 0);
+        });
+      });
+    assert.equal(b.memoryStats(), before);
+  });
+
+  test(`${target}: reading back, dispose and the kernel cache`, async () => {
+    const b = getBackend(target);
+    const x = put(target, f32([4, 5]));
+    const y = onBackend(target, () => np.add(np.mul(x, 2), 1));
+    assert.equal(await y.data(), y.dataSync());
+    assert.is((y as NDArray).backend.name, target);
+    if (b instanceof WasmBackend) {
+      const compiled = b.compiledKernels;
+      const z = onBackend(target, () => np.add(np.mul(x, 2), 1));
+      assert.is(b.compiledKernels, compiled, 'the same kernels are not compiled again');
+      const top = b.heapStats().top;
+      for (let i = 0; i < 20; i++) onBackend(target, () => np.exp(x)).dispose();
+      assert.ok(b.heapStats().top <= top + 128, 'freed blocks are reused');
+      z.dispose();
+    }
+    x.dispose();
+    y.dispose();
+    assert.throws(() => y.dataSync(), /dispose/);
+  });
+}
+
+test('the parity suite covers at least one backend where WebAssembly exists', () => {
+  if (typeof WebAssembly === 'object') assert.ok(TARGETS.includes('wasm'), `targets: ${TARGETS.join(', ')}`);
+});
+
+test.run();
