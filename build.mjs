@@ -8,7 +8,15 @@
  * - dist/browser/index.js  minified ESM bundle for browsers (`webgpu` and
  *                           node:* stay external; they are only reached through
  *                           guarded dynamic imports);
+ * - dist/node/display.js   `vidax/display` for Node (notebooks and scripts): its
+ *                           plotting and image packages (optional peer
+ *                           dependencies) stay external, and it imports nothing
+ *                           from the core at run time;
  * - dist/types/            declarations from `tsc -p tsconfig.build.json`.
+ *
+ * `--outdir DIR` writes the same tree to DIR instead of dist/ (the notebooks
+ * run against a build of their own, so that a concurrent `npm run build`
+ * never swaps files under a running kernel).
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -46,11 +54,13 @@ if (!existsSync('src/index.ts')) {
   console.error('build: src/index.ts not found');
   process.exit(1);
 }
-rmSync('dist', { recursive: true, force: true });
+const outIdx = process.argv.indexOf('--outdir');
+const out = outIdx >= 0 ? path.resolve(process.argv[outIdx + 1]) : 'dist';
+rmSync(out, { recursive: true, force: true });
 
 await build({
   ...common,
-  outfile: 'dist/node/index.js',
+  outfile: `${out}/node/index.js`,
   platform: 'node',
   target: 'node20',
   external: ['webgpu', 'node:*', ...builtinModules],
@@ -58,14 +68,22 @@ await build({
 });
 await build({
   ...common,
-  outfile: 'dist/browser/index.js',
+  entryPoints: ['src/display/index.ts'],
+  outfile: `${out}/node/display.js`,
+  platform: 'node',
+  target: 'node20',
+  external: ['node:*', ...builtinModules, ...Object.keys(pkg.peerDependencies ?? {})],
+});
+await build({
+  ...common,
+  outfile: `${out}/browser/index.js`,
   platform: 'browser',
   target: 'es2022',
   minify: true,
   external: ['webgpu', 'node:*'],
 });
 
-const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', `${out}/types`], {
   stdio: 'inherit',
 });
 if (tsc.status !== 0) {
@@ -73,7 +91,7 @@ if (tsc.status !== 0) {
   process.exit(1);
 }
 
-for (const f of ['dist/node/index.js', 'dist/browser/index.js']) {
+for (const f of [`${out}/node/index.js`, `${out}/browser/index.js`, `${out}/node/display.js`]) {
   const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
   console.log(`${f}  ${kib(statSync(f).size)} (gzip ${kib(gzipSync(readFileSync(f)).length)})`);
 }

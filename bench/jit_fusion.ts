@@ -7,7 +7,7 @@
  *  2. an MLP training step (784-512-10, tanh, MSE, value-and-grad + SGD in one function),
  *     batch 256. GFLOP/s counts the six matmuls (two forward, four backward: 2·m·k·n each).
  *
- * Run: `npx tsx bench/jit_fusion.ts` (or `npm run bench`). Prints a table of the median ms
+ * Run: `npx tsx bench/jit_fusion.ts` (or `npm run bench:fusion`). Prints a table of the median ms
  * per iteration after warm-up, the speed-up and the throughput.
  */
 import { jit, memoryStats, np, random, scope, valueAndGrad, type Array as VArray } from '../src/index.js';

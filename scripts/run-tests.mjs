@@ -3,10 +3,17 @@
  * Test runner behind `npm test`.
  *
  * Runs the type check (`tsc --noEmit`, counted as one test named
- * `typecheck`) and every `test/**\/*.test.ts` and `props/**\/*.test.ts` file,
- * each in its own `node --import tsx` process, two at a time. Counts come
- * from uvu's "Total/Passed/Skipped" summary; a file that exits non-zero
- * without failing tests in its summary counts as one failed test.
+ * `typecheck`), every notebook in notebooks/ (one test each: the package built
+ * for them once, then executed headless by scripts/notebooks.mjs, failing on
+ * any cell error) and
+ * every `test/**\/*.test.ts` and `props/**\/*.test.ts` file, each in its own
+ * `node --import tsx` process, two at a time. Counts come from uvu's
+ * "Total/Passed/Skipped" summary; a file that exits non-zero without failing
+ * tests in its summary counts as one failed test.
+ *
+ * Notebooks need Jupyter and the tslab kernel (`npm run notebooks:setup`):
+ * without them they count as skipped (with the setup instructions printed),
+ * and as failed in CI (env CI set, and not "false").
  *
  * Usage: `npm test [-- substr...]` keeps only jobs whose name contains one of
  * the substrings (`npm test -- conv`, `npm test -- typecheck`).
@@ -18,6 +25,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildForNotebooks, executeNotebook, listNotebooks, notebooksUnavailable } from './notebooks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const JOBS = 2;
@@ -86,8 +94,31 @@ const fileJob = (file) => ({
   },
 });
 
+const inCI = !!process.env.CI && process.env.CI !== 'false';
+let notebookSetupHint = null;
+let built = null;
+/** Build the package once for all notebooks (they import it as a user would; not dist/). */
+const buildOnce = () => (built ??= buildForNotebooks());
+
+const notebookJob = (file) => ({
+  name: path.relative(root, file),
+  async run() {
+    const missing = notebooksUnavailable();
+    if (missing) {
+      if (inCI) return { passed: 0, failed: 1, skipped: 0, out: `Jupyter and the TypeScript kernel are required in CI:\n${missing}` };
+      notebookSetupHint = missing;
+      return { passed: 0, failed: 0, skipped: 1, out: '' };
+    }
+    const b = await buildOnce();
+    if (!b.ok) return { passed: 0, failed: 1, skipped: 0, out: `building vidax for the notebooks failed:\n${b.log}` };
+    const r = await executeNotebook(file, {});
+    return { passed: r.ok ? 1 : 0, failed: r.ok ? 0 : 1, skipped: 0, out: r.message };
+  },
+});
+
 const filters = process.argv.slice(2);
-const jobs = [typecheck, ...[...findTests('test'), ...findTests('props')].map(fileJob)].filter(
+// Notebooks are the longest jobs: start them first so the test files fill the other slot.
+const jobs = [typecheck, ...listNotebooks().map(notebookJob), ...[...findTests('test'), ...findTests('props')].map(fileJob)].filter(
   (j) => filters.length === 0 || filters.some((f) => j.name.includes(f)),
 );
 
@@ -111,6 +142,7 @@ async function worker() {
 await Promise.all(Array.from({ length: JOBS }, worker));
 
 if (jobs.length === 0) console.log(`no tests match ${filters.join(' ')}`);
+if (notebookSetupHint) console.log(`notebooks skipped: ${notebookSetupHint}`);
 console.log(`Duration: ${((Date.now() - started) / 1000).toFixed(1)}s`);
 const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
 console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);
