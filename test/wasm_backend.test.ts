@@ -142,13 +142,17 @@ test('index ranges: affine, div/rem, clamps and selects; full range when unknown
 
 test('source() lists the module: imports, signature, body', () => {
   const b = new WasmBackend();
-  const k = f32Kernel({ k: 'un', op: 'tanh', x: load(0, outVar(0), 'float32'), dtype: 'float32' }, 4, ['float32'], 'tanh');
+  const k = f32Kernel({ k: 'un', op: 'sin', x: load(0, outVar(0), 'float32'), dtype: 'float32' }, 4, ['float32'], 'sin');
   const src = b.source(k);
-  assert.match(src, /^;; tanh: float32 -> float32\[4\]/);
+  assert.match(src, /^;; sin: float32 -> float32\[4\]/);
   assert.match(src, /\(import "env" "memory" \(memory 16 /);
-  assert.match(src, /\(import "m" "tanh" \(func 0\)\)/);
-  assert.match(src, /\(func \(export "kernel"\) \(param \$out i32\) \(param \$in0 i32\) \(param \$n0 i32\)/);
+  assert.match(src, /\(import "m" "sin" \(func 0\)\)/);
+  assert.match(src, /\(func \(export "kernel"\) \(param \$out i32\) \(param \$in0 i32\) \(param \$n0 i32\) \(param \$lo i32\) \(param \$hi i32\)/);
   assert.match(src, /call 0\n\s+f32\.demote_f64/);
+  // tanh is native: no import, and a vector loop
+  const t = b.source(f32Kernel({ k: 'un', op: 'tanh', x: load(0, outVar(0), 'float32'), dtype: 'float32' }, 8, ['float32'], 'tanh'));
+  assert.not.match(t, /import "m"/);
+  assert.match(t, /v128\.load[^\n]*\n(.*\n)*\s+f32x4\.abs/);
 });
 
 test('run() checks the output buffer', () => {

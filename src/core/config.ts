@@ -7,5 +7,19 @@ export const config = {
   threefryPartitionable: true,
   /** Check every eager primitive output for NaN and throw naming the primitive (slow; for debugging). */
   debugNans: false,
+  /**
+   * Threads the `wasm` backend splits large kernels and float32 matmuls over, counting the
+   * calling thread: 1 runs everything on the calling thread, 0 uses one thread per core. More
+   * than one needs SharedArrayBuffer, worker threads and a calling thread that may block
+   * (Node, or a browser worker); elsewhere the backend stays single-threaded. Results do not
+   * depend on it: every element is computed by the same code whichever thread runs it.
+   */
+  threads: 1,
 };
 export type Config = typeof config;
+
+/** Set `config.threads` (an integer ≥ 0; 0: one thread per core). */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`setThreads: expected an integer ≥ 0, got ${n}`);
+  config.threads = n;
+}

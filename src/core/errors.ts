@@ -24,6 +24,8 @@ export class TracerLeakError extends VidaxError {}
 export class FloatingPointError extends VidaxError {}
 /** An array used after `dispose()`. */
 export class DisposedError extends VidaxError {}
+/** A device backend failed: unavailable, lost, out of memory, a request beyond its limits, or a value it cannot read synchronously. */
+export class DeviceError extends VidaxError {}
 
 /** `[2,3]` formatting used in every shape message. */
 export function fmtShape(shape: readonly number[]): string {

@@ -16,6 +16,24 @@
 import type { DType } from '../../dtype.js';
 import { reduceIdentity, type BinOp, type Expr, type Kernel, type ReduceOp, type UnOp } from '../../kernel/ir.js';
 
+/**
+ * What a renderer learns about an innermost loop (see `innerLoopPrefix`): the innermost
+ * output loop of a loop nest, or the innermost loop of a reduction.
+ */
+export interface InnerLoop {
+  /** The value computed per iteration: the kernel's expression, or the reduction's body. */
+  readonly root: Expr;
+  /** The loop variable and trip count. */
+  readonly v: string;
+  readonly size: number;
+  /** An output loop: its axis; or a reduction: its op, accumulator (a temporary) and dtype. */
+  readonly kind: { readonly axis: number } | { readonly op: ReduceOp; readonly acc: string; readonly dtype: DType };
+  /** The temporary bound to `e` outside the loop (declared before it), if any. */
+  outerName(e: Expr): string | undefined;
+  /** Whether `e` depends on the loop's variable. */
+  varies(e: Expr): boolean;
+}
+
 export abstract class KernelRenderer<F> {
   // ---- syntax hooks ----
   abstract constant(v: number, dtype: DType): F;
@@ -48,6 +66,17 @@ export abstract class KernelRenderer<F> {
   /** The update of a reduction accumulator; backends may widen (the JS oracle sums in f64). */
   accumulate(op: 'sum' | 'prod' | 'max' | 'min', acc: F, x: F, dtype: DType): F {
     return this.binary(op === 'sum' ? 'add' : op === 'prod' ? 'mul' : op, acc, x, dtype);
+  }
+
+  /**
+   * Called just before an innermost loop opens — the innermost output loop of a loop-nest
+   * render (once every temporary is bound), and the innermost loop of each sum, product, max
+   * or min reduction (once its body is rendered); code returned goes right before that loop
+   * (a renderer may run a vectorised part of the loop there and start the scalar loop where
+   * it stopped).
+   */
+  innerLoopPrefix(_loop: InnerLoop): F | null {
+    return null;
   }
 
   /** Initial accumulator value of a reduction whose (rendered) body is `_body`. */
@@ -117,7 +146,16 @@ class BodyEmitter<F> {
     const r = this.r;
     const lines: F[] = [];
     this.outLoops.forEach((size, k) => {
-      lines.push(...this.blocks[k].map((l) => r.indent(l, k)), r.indent(r.forOpen(`i${k}`, size), k));
+      lines.push(...this.blocks[k].map((l) => r.indent(l, k)));
+      if (k === n - 1) {
+        const prefix = r.innerLoopPrefix({
+          root: this.root, v: `i${k}`, size, kind: { axis: k },
+          outerName: (e) => (this.level(e) < n ? this.names.get(e) : undefined),
+          varies: (e) => this.freeVars(e).has(`i${k}`),
+        });
+        if (prefix !== null) lines.push(r.indent(prefix, k));
+      }
+      lines.push(r.indent(r.forOpen(`i${k}`, size), k));
     });
     lines.push(...this.blocks[n].map((l) => r.indent(l, n)));
     for (let k = n - 1; k >= 0; k--) lines.push(r.indent(r.closeBlock(), k));
@@ -211,7 +249,17 @@ class BodyEmitter<F> {
       inner.push(r.assign(acc, r.accumulate(e.op, r.ref(acc, e.dtype), x, e.dtype)));
     }
     outer.push(...decls);
-    for (const v of e.vars) outer.push(r.forOpen(v.name, v.size));
+    e.vars.forEach((v, k) => {
+      if (k === e.vars.length - 1 && !arg) {
+        const prefix = r.innerLoopPrefix({
+          root: e.body, v: v.name, size: v.size, kind: { op: e.op, acc, dtype: e.dtype },
+          outerName: (x) => (this.level(x) <= L ? this.names.get(x) : undefined),
+          varies: (x) => this.freeVars(x).has(v.name),
+        });
+        if (prefix !== null) outer.push(prefix);
+      }
+      outer.push(r.forOpen(v.name, v.size));
+    });
     outer.push(...inner);
     for (let i = 0; i < e.vars.length; i++) outer.push(r.closeBlock());
     this.blocks[L + 1] = saved;

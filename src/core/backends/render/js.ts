@@ -47,9 +47,9 @@ export class JsRenderer extends CStyleRenderer {
   constant(v: number, dtype: DType): string {
     if (Number.isNaN(v)) return 'NaN';
     if (v === Infinity) return 'Infinity';
-    if (v === -Infinity) return '-Infinity';
+    if (v === -Infinity) return '(-Infinity)';
     const x = dtype === 'float32' ? Math.fround(v) : v;
-    return Object.is(x, -0) ? '-0' : x < 0 ? `(${x})` : String(x);
+    return Object.is(x, -0) ? '(-0)' : x < 0 ? `(${x})` : String(x);
   }
 
   unary(op: UnOp, x: string, dtype: DType): string {

@@ -1,10 +1,13 @@
 /**
  * WebAssembly renderer: a kernel becomes a module exporting one function
- * `kernel(out, in0, n0, in1, n1, …)` (byte addresses into the imported memory and element
- * counts) that writes the output in row-major order. The loop structure, the shared
- * temporaries and the hoisting come from the generic `KernelRenderer` (fragments are
- * instruction sequences: an expression is its operands' code followed by its own); the
- * scalar semantics, identical to the JavaScript oracle, live in `wasm_ops.ts`.
+ * `kernel(out, in0, n0, in1, n1, …, lo, hi)` (byte addresses into the imported memory and
+ * element counts) that writes the output in row-major order — the rows [lo, hi) of its split
+ * axis (the first output dimension longer than 1; those before it have size 1), `out`
+ * pointing at row `lo`, so that threads can share a kernel. A kernel without output dims
+ * ignores them. The loop structure, the shared temporaries and the hoisting come from the
+ * generic `KernelRenderer` (fragments are instruction sequences: an expression is its
+ * operands' code followed by its own); the scalar semantics, identical to the JavaScript
+ * oracle but for the native exp/log/tanh/sigmoid (`wasm_math.ts`), live in `wasm_ops.ts`.
  *
  * Loads: WebAssembly traps outside the memory, while lowering may read out of a buffer where
  * a select then discards the value (concatenate). A load whose index range (interval
@@ -12,22 +15,33 @@
  * the memory extends to the largest such index (`maxIndex`); any other load clamps its index
  * to [0, n) first (the value is never used when the clamp changes it).
  *
- * The output loops are scalar for now; the innermost block (level n of the emitter) is where
- * SIMD will go: when its loads are contiguous or constant in the last output index, four
- * elements at a time with f32x4/i32x4 ops and a scalar tail.
+ * SIMD: the innermost output loop runs four elements at a time where it can (`vectorLoop`),
+ * then finishes in the scalar loop. Its expression is walked again with vector semantics
+ * (`wasm_simd.ts`, lane for lane equal to the scalar ones): loop-invariant subexpressions are
+ * computed once before the loop and splatted (temporaries the emitter bound outside the loop
+ * are reused), loads contiguous in the loop variable become `v128.load`, other varying loads
+ * are gathered lane by lane, and a reduction in the loop, a call into JavaScript or an op
+ * without a vector form leaves the loop scalar. The innermost loop of a sum, product, max or
+ * min reduction is vectorised the same way: four body values at a time, folded into the
+ * accumulator one after the other in the scalar loop's order (so f64 sums stay bit-exact).
+ * Vector constants live in mutable globals (`vconst`).
  */
 import { itemSize, type DType } from '../../dtype.js';
 import { IndexRanges } from '../../kernel/index_range.js';
 import type { BinOp, Expr, Kernel, ReduceOp, UnOp } from '../../kernel/ir.js';
 import { reduceIdentity } from '../../kernel/ir.js';
 import { disassemble } from '../wasm/disasm.js';
-import { FunctionBuilder, ModuleBuilder, type MemoryLimits, type ValType } from '../wasm/encoder.js';
+import { Code, FunctionBuilder, ModuleBuilder, type MemoryLimits, type ValType } from '../wasm/encoder.js';
 import type { MemOp } from '../wasm/opcodes.js';
-import { KernelRenderer } from './c_style.js';
+import { children, KernelRenderer, type InnerLoop } from './c_style.js';
 import {
   binaryOp, bitcastOp, castOp, frag, helperSignature, toF32, toF64, unaryOp,
   type Frag, type HelperName, type OpContext, type WTy,
 } from './wasm_ops.js';
+import {
+  f4const, i4const, norm, NotVectorizable, vBinary, vBitcast, vCast, vfrag, vSelect, vShiftBy, vUnary,
+  type VecContext, type VFrag, type VVal,
+} from './wasm_simd.js';
 
 export { helperImports } from './wasm_ops.js';
 
@@ -36,6 +50,14 @@ export interface WasmKernel {
   readonly bytes: Uint8Array<ArrayBuffer>;
   /** Per input, the largest index read without a bounds check (−1 if none). */
   readonly maxIndex: readonly number[];
+  /** Whether the innermost output loop runs four elements at a time. */
+  readonly vectorized: boolean;
+  /** How many reduction loops run four iterations at a time. */
+  readonly vectorReductions: number;
+  /** The output axis split between threads (`lo`, `hi`): the first one longer than 1. */
+  readonly splitAxis: number;
+  /** Whether the module imports JavaScript helpers (module `m`). */
+  readonly importsHelpers: boolean;
   /** A WAT-like listing of the module (the backend's `source`). */
   listing(): string;
 }
@@ -50,9 +72,14 @@ export function renderWasmKernel(kernel: Kernel, memory: MemoryLimits): WasmKern
   return new WasmKernelRenderer(kernel, memory).render();
 }
 
-type Open = { kind: 'for'; v: number; n: number } | { kind: 'if' };
+/** An open loop: `do` (a do-while over [0, n)) or `while` (a checked loop up to `end`, from a start set before it). */
+type Open = { kind: 'for'; v: number; n: number; form: 'do' | 'while'; end: (c: Code) => unknown } | { kind: 'if' };
 
-class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext {
+const IOTA = new Uint8Array(Int32Array.from([0, 1, 2, 3]).buffer);
+/** An innermost loop shorter than this stays scalar. */
+const MIN_VECTOR_TRIP = 4;
+
+class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext, VecContext {
   private module = new ModuleBuilder();
   private fn: FunctionBuilder;
   private locals = new Map<string, number>();
@@ -61,11 +88,23 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext {
   private open: Open[] = [];
   private ranges: IndexRanges;
   private maxIndex: number[];
+  /** Parameters: the split loop's range. */
+  private readonly lo: number;
+  private readonly hi: number;
+  /** The output axis whose loop runs over [lo, hi): the first one longer than 1 (all before it have size 1). */
+  private readonly splitAxis: number;
+  /** Loop variables whose scalar loop continues where a vector loop stopped. */
+  private continued = new Set<string>();
+  /** Whether the innermost output loop is vectorised. */
+  private vectorOutput = false;
 
   constructor(private kernel: Kernel, private memory: MemoryLimits) {
     super();
     this.module.importMemory('env', 'memory', memory);
-    this.fn = new FunctionBuilder(['i32', ...kernel.inputs.flatMap((): ValType[] => ['i32', 'i32'])], []);
+    this.fn = new FunctionBuilder(['i32', ...kernel.inputs.flatMap((): ValType[] => ['i32', 'i32']), 'i32', 'i32'], []);
+    this.lo = 1 + 2 * kernel.inputs.length;
+    this.hi = this.lo + 1;
+    this.splitAxis = Math.max(0, kernel.outShape.findIndex((d) => d > 1));
     this.ranges = IndexRanges.ofKernel(kernel);
     this.maxIndex = kernel.inputs.map(() => -1);
   }
@@ -82,12 +121,12 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext {
     const index = this.module.addFunction(this.fn);
     this.module.exportFunction('kernel', index);
     const bytes = this.module.build();
-    return { bytes, maxIndex: this.maxIndex, listing: () => this.listing() };
+    return { bytes, maxIndex: this.maxIndex, vectorized: this.vectorOutput, splitAxis: this.splitAxis, vectorReductions: [...this.continued].filter((v) => !/^i\d+$/.test(v)).length, importsHelpers: this.helpers.size > 0, listing: () => this.listing() };
   }
 
   private listing(): string {
     const { kernel, memory, fn } = this;
-    const params = ['(param $out i32)', ...kernel.inputs.flatMap((d, k) => [`(param $in${k} i32)`, `(param $n${k} i32)`])];
+    const params = ['(param $out i32)', ...kernel.inputs.flatMap((d, k) => [`(param $in${k} i32)`, `(param $n${k} i32)`]), '(param $lo i32)', '(param $hi i32)'];
     const names = new Map([...this.locals].map(([n, i]) => [i, n]));
     const locals = fn.locals.map((t, i) => `(local ${names.has(fn.params.length + i) ? `$${names.get(fn.params.length + i)} ` : ''}${t})`);
     const limits = `${memory.initial}${memory.maximum === undefined ? '' : ` ${memory.maximum}`}${memory.shared ? ' shared' : ''}`;
@@ -102,8 +141,25 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext {
     ].join('\n');
   }
 
-  // ---- OpContext ----
-  scratch(role: 'a' | 'b', ty: WTy): number {
+  // ---- OpContext, VecContext ----
+  vscratch(role: 'va' | 'vb'): number {
+    return this.scratch(role, 'v128');
+  }
+  readonly mathLocal = (ty: 'f32' | 'i32' | 'v128', k: number): number => this.scratch(`m${k}`, ty);
+  /**
+   * Vector constants live in mutable globals: V8 materialises a `v128.const` at every use
+   * (three instructions each, in the loop), while a mutable global is one load, usually
+   * folded into the instruction that uses it.
+   */
+  private vconsts = new Map<string, number>();
+  readonly vconst = (bytes: Uint8Array): ((c: Code) => unknown) => {
+    const key = Array.from(bytes).join(',');
+    let g = this.vconsts.get(key);
+    if (g === undefined) this.vconsts.set(key, (g = this.module.addGlobal('v128', true, new Code().v128Const(bytes))));
+    const index = g;
+    return (c) => c.globalGet(index);
+  };
+  scratch(role: string, ty: ValType): number {
     const key = `${role}:${ty}`;
     let i = this.scratches.get(key);
     if (i === undefined) this.scratches.set(key, (i = this.fn.local(ty)));
@@ -195,9 +251,26 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext {
     const i = this.localOf(name, value.ty as WTy);
     return frag(null, (c) => c.append(this.coerceTo(value, this.fn.typeOf(i)).code).localSet(i));
   }
+  /** Code pushing the end of an output loop: `hi` for the split one, else its size. */
+  private loopEnd(axis: number, n: number): (c: Code) => unknown {
+    return axis === this.splitAxis ? (c) => c.localGet(this.hi) : (c) => c.i32Const(n);
+  }
   forOpen(v: string, n: number): Frag {
     const i = this.localOf(v);
-    this.open.push({ kind: 'for', v: i, n });
+    const axis = /^i\d+$/.test(v) ? Number(v.slice(1)) : -1;
+    const continued = this.continued.has(v);
+    if (axis === this.splitAxis || continued) {
+      // A checked loop: the outermost one runs over [lo, hi); the one after a vector loop continues where it stopped.
+      const end = this.loopEnd(axis, n);
+      this.open.push({ kind: 'for', v: i, n, form: 'while', end });
+      return frag(null, (c) => {
+        if (!continued) c.localGet(this.lo).localSet(i);
+        c.block().loop().localGet(i);
+        end(c);
+        c.op('i32.ge_s').brIf(1);
+      });
+    }
+    this.open.push({ kind: 'for', v: i, n, form: 'do', end: (c) => c.i32Const(n) });
     // A do-while loop; an empty range skips it.
     return frag(null, (c) => {
       if (n <= 0) c.i32Const(0).if();
@@ -212,10 +285,221 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext {
     const o = this.open.pop();
     if (!o) throw new Error('wasm renderer: closeBlock without an open block');
     if (o.kind === 'if') return frag(null, (c) => c.end());
+    if (o.form === 'while') return frag(null, (c) => c.localGet(o.v).i32Const(1).op('i32.add').localSet(o.v).br(0).end().end());
     return frag(null, (c) => {
       c.localGet(o.v).i32Const(1).op('i32.add').localTee(o.v).i32Const(o.n).ops('i32.lt_s').brIf(0).end();
       if (o.n <= 0) c.end();
     });
+  }
+
+  // ---- the vector loop ----
+
+  override innerLoopPrefix(loop: InnerLoop): Frag | null {
+    if (loop.size < MIN_VECTOR_TRIP) return null;
+    const kind = loop.kind;
+    if ('op' in kind && kind.op !== 'sum' && kind.op !== 'prod' && kind.op !== 'max' && kind.op !== 'min') return null;
+    try {
+      const code = this.vectorLoop(loop);
+      this.continued.add(loop.v);
+      if ('axis' in kind) this.vectorOutput = true;
+      return { code, ty: null };
+    } catch (e) {
+      if (e instanceof NotVectorizable) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * Invariant code (hoisted values) then a loop over four iterations at a time while four
+   * remain, storing four output elements, or folding four body values into a reduction's
+   * accumulator one after the other (the scalar loop's order, so the result is the same); the
+   * loop variable is left where the scalar loop takes over.
+   */
+  private vectorLoop(loop: InnerLoop): Code {
+    const { kernel } = this;
+    const iv = this.localOf(loop.v);
+    const pre = new Code();
+    const body = new Code();
+
+    // How often each varying node is used (shared ones are computed once per iteration).
+    const uses = new Map<Expr, number>();
+    const count = (e: Expr): void => {
+      if (!loop.varies(e)) return;
+      const n = uses.get(e) ?? 0;
+      uses.set(e, n + 1);
+      if (n > 0) return;
+      if (e.k === 'reduce') throw new NotVectorizable('a reduction in the innermost loop');
+      children(e).forEach(count);
+    };
+    count(loop.root);
+
+    const hoisted = new Map<Expr, { val: VVal; scalar: number }>();
+    const hoist = (e: Expr): { val: VVal; scalar: number } => {
+      let h = hoisted.get(e);
+      if (h) return h;
+      const s = this.scalarOf(e, loop);
+      const scalar = this.fn.local(s.ty as ValType);
+      const v = this.fn.local('v128');
+      pre.append(s.code).localSet(scalar).localGet(scalar).op(s.ty === 'f64' ? 'f64x2.splat' : s.ty === 'f32' ? 'f32x4.splat' : 'i32x4.splat').localSet(v);
+      const val: VVal = s.ty === 'f64' ? { ty: 'wide', splat: v } : vfrag(s.ty === 'f32' ? 'f4' : 'i4', (c) => c.localGet(v));
+      hoisted.set(e, (h = { val, scalar }));
+      return h;
+    };
+    const invariant = (e: Expr): VVal => {
+      if (e.k === 'const') return e.dtype === 'float32' ? f4const(this, e.v) : i4const(this, this.constant(e.v, e.dtype).k!);
+      return hoist(e).val;
+    };
+
+    const bound = new Map<Expr, VFrag>();
+    const vexpr = (e: Expr): VVal => {
+      if (!loop.varies(e)) return invariant(e);
+      const b = bound.get(e);
+      if (b) return b;
+      const v = vinline(e);
+      if ((uses.get(e) ?? 0) > 1 && v.ty !== 'wide') {
+        const l = this.fn.local('v128');
+        bound.set(e, vfrag(v.ty, (c) => c.localGet(l), v.mask));
+        return vfrag(v.ty, (c) => c.append(v.code).localTee(l), v.mask);
+      }
+      return v;
+    };
+    const vinline = (e: Expr): VVal => {
+      switch (e.k) {
+        case 'var': return vfrag('i4', (c) => c.localGet(iv).op('i32x4.splat').append(new Code().v128Const(IOTA)).op('i32x4.add'));
+        case 'load': return this.vectorLoad(e, loop, pre);
+        case 'un': return vUnary(this, e.op, vexpr(e.x), e.x.dtype);
+        case 'bin': {
+          if (e.op === 'shl' || e.op === 'shrl' || e.op === 'shra') {
+            if (loop.varies(e.b)) throw new NotVectorizable('a shift by a varying amount');
+            const a = vexpr(e.a);
+            const amount = e.b.k === 'const' ? this.constant(e.b.v, e.b.dtype) : { code: new Code().localGet(hoist(e.b).scalar) };
+            return vShiftBy(this, e.op, a, amount, e.a.dtype);
+          }
+          const a = vexpr(e.a);
+          return vBinary(this, e.op, a, vexpr(e.b), e.a.dtype);
+        }
+        case 'select': {
+          // Operands in the order their code runs (shared nodes are bound at their first use).
+          const t = vexpr(e.t), f = vexpr(e.f);
+          return vSelect(this, vexpr(e.c), t, f, e.c.dtype);
+        }
+        case 'cast': return vCast(this, vexpr(e.x), e.x.dtype, e.dtype);
+        case 'bitcast': return vBitcast(vexpr(e.x), e.x.dtype, e.dtype);
+        case 'const': case 'reduce': throw new NotVectorizable(e.k);
+      }
+    };
+
+    const value = vexpr(loop.root);
+    if (value.ty === 'wide') throw new NotVectorizable('a wide result');
+    const kind = loop.kind;
+    const axis = 'axis' in kind ? kind.axis : -1;
+    if ('axis' in kind) {
+      const elt = itemSize(kernel.outDtype);
+      body.localGet(0);
+      if (kernel.outDtype === 'bool') {
+        const s = this.vscratch('va');
+        body.append(norm(value).code).localTee(s).localGet(s).op('i16x8.narrow_i32x4_u').localTee(s).localGet(s).op('i8x16.narrow_i16x8_u').memLane('v128.store32_lane', 0, 0, 0);
+      } else body.append(value.code).mem('v128.store', 0, 0);
+      body.localGet(0).i32Const(4 * elt).op('i32.add').localSet(0);
+    } else {
+      // acc = acc ⊕ lane 0, then ⊕ lane 1, … (the renderer's own scalar accumulate)
+      const lanes = this.fn.local('v128');
+      body.append(norm(value).code).localSet(lanes);
+      const bodyTy = loop.root.dtype;
+      const { op, acc, dtype } = kind as { op: 'sum' | 'prod' | 'max' | 'min'; acc: string; dtype: DType };
+      for (let l = 0; l < 4; l++) {
+        const lane = bodyTy === 'float32' ? frag('f32', (c) => c.localGet(lanes).lane('f32x4.extract_lane', l)) : frag('i32', (c) => c.localGet(lanes).lane('i32x4.extract_lane', l));
+        body.append(this.assign(acc, this.accumulate(op, this.ref(acc), lane, dtype)).code);
+      }
+    }
+
+    // while (i + 4 <= end) { body; i += 4 }
+    const code = new Code().append(pre);
+    code.append(axis === this.splitAxis ? new Code().localGet(this.lo) : new Code().i32Const(0)).localSet(iv);
+    code.block().loop().localGet(iv).i32Const(3).op('i32.add');
+    this.loopEnd(axis, loop.size)(code);
+    code.op('i32.ge_s').brIf(1).append(body).localGet(iv).i32Const(4).op('i32.add').localSet(iv).br(0).end().end();
+    return code;
+  }
+
+  /** A load in the vector loop: `v128.load` where the index is (invariant) + i, else four scalar loads. */
+  private vectorLoad(e: Extract<Expr, { k: 'load' }>, loop: InnerLoop, pre: Code): VFrag {
+    const iv = this.localOf(loop.v);
+    const ty = e.dtype === 'float32' ? 'f4' : 'i4';
+    const shift = Math.log2(itemSize(e.dtype));
+    const terms = this.contiguousTerms(e.index, loop);
+    const [lo, hi] = this.ranges.of(e.index);
+    if (terms && lo >= 0) {
+      this.maxIndex[e.buf] = Math.max(this.maxIndex[e.buf], hi);
+      // address of element (Σ terms) + i = in + (Σ terms) << shift + i << shift
+      const base = this.fn.local('i32');
+      pre.localGet(1 + 2 * e.buf);
+      if (terms.length) {
+        terms.forEach(([sign, t], k) => {
+          if (k === 0 && sign < 0) pre.i32Const(0);
+          pre.append(this.scalarOf(t, loop).code);
+          if (k > 0 || sign < 0) pre.op(sign < 0 ? 'i32.sub' : 'i32.add');
+        });
+        if (shift) pre.i32Const(shift).op('i32.shl');
+        pre.op('i32.add');
+      }
+      pre.localSet(base);
+      return vfrag(ty, (c) => {
+        c.localGet(base).localGet(iv);
+        if (shift) c.i32Const(shift).op('i32.shl');
+        c.op('i32.add');
+        if (e.dtype === 'bool') c.mem('v128.load32_zero', 0, 0).ops('i16x8.extend_low_i8x16_u', 'i32x4.extend_low_i16x8_u');
+        else c.mem('v128.load', 0, 0);
+      });
+    }
+    // Gather: the scalar load at i, i+1, i+2, i+3 (the loop variable is stepped and restored).
+    const one = this.load(e.buf, this.scalarOf(e.index, loop), e.dtype, e.index);
+    const lanes = ty === 'f4' ? 'f32x4' : 'i32x4';
+    return vfrag(ty, (c) => {
+      for (let l = 0; l < 4; l++) {
+        if (l > 0) c.localGet(iv).i32Const(1).op('i32.add').localSet(iv);
+        c.append(one.code);
+        if (l === 0) c.op(`${lanes}.splat`);
+        else c.lane(`${lanes}.replace_lane`, l);
+      }
+      c.localGet(iv).i32Const(3).op('i32.sub').localSet(iv);
+    });
+  }
+
+  /** `index` as (Σ ± invariant terms) + i, or null if it is not of that form. */
+  private contiguousTerms(index: Expr, loop: InnerLoop): [number, Expr][] | null {
+    if (index.k === 'var') return index.name === loop.v ? [] : null;
+    if (index.k !== 'bin' || index.dtype !== 'int32') return null;
+    const { op, a, b } = index;
+    if (op === 'add' && !loop.varies(a)) {
+      const r = this.contiguousTerms(b, loop);
+      return r && [[1, a], ...r];
+    }
+    if ((op === 'add' || op === 'sub') && !loop.varies(b)) {
+      const r = this.contiguousTerms(a, loop);
+      return r && [...r, [op === 'add' ? 1 : -1, b]];
+    }
+    return null;
+  }
+
+  /**
+   * Scalar code for `e` inside the innermost loop but outside the emitter's statements:
+   * temporaries bound outside the loop are read, everything else is computed inline.
+   */
+  private scalarOf(e: Expr, loop: InnerLoop): Frag {
+    const name = loop.outerName(e);
+    if (name !== undefined) return this.ref(name);
+    switch (e.k) {
+      case 'const': return this.constant(e.v, e.dtype);
+      case 'var': return this.ref(e.name);
+      case 'load': return this.load(e.buf, this.scalarOf(e.index, loop), e.dtype, e.index);
+      case 'un': return this.unary(e.op, this.scalarOf(e.x, loop), e.x.dtype);
+      case 'bin': return this.binary(e.op, this.scalarOf(e.a, loop), this.scalarOf(e.b, loop), e.a.dtype);
+      case 'select': return this.select(this.scalarOf(e.c, loop), this.scalarOf(e.t, loop), this.scalarOf(e.f, loop));
+      case 'cast': return this.cast(this.scalarOf(e.x, loop), e.x.dtype, e.dtype);
+      case 'bitcast': return this.bitcast(this.scalarOf(e.x, loop), e.x.dtype, e.dtype);
+      case 'reduce': throw new NotVectorizable('a reduction without a temporary');
+    }
   }
   logicalAnd(a: Frag, b: Frag): Frag {
     return frag('i32', (c) => c.append(a.code).append(b.code).op('i32.and'));

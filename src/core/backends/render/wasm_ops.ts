@@ -3,7 +3,9 @@
  * JavaScript oracle (`render/js.ts`) bit for bit:
  *
  * - float32 values are f32; +, −, ×, ÷ and √ in f32 equal the oracle's f64 operation rounded
- *   by `Math.fround` (double rounding is innocuous for them). Transcendentals call the very
+ *   by `Math.fround` (double rounding is innocuous for them). exp, log, tanh and sigmoid of
+ *   an f32 are native f32 code (`wasm_math.ts`: within a few ulps of the oracle, not bit for
+ *   bit); the other transcendentals, and those four on a wide (f64) argument, call the very
  *   JS functions the oracle calls (`Math.*`, `jsMath`), imported as `m.<name>`, on the
  *   promoted argument, and round the result.
  * - A float sum or product reduction accumulates in f64 like the oracle, so its result is a
@@ -22,6 +24,7 @@ import { jsMath } from '../../kernel/js_math.js';
 import type { BinOp, UnOp } from '../../kernel/ir.js';
 import { Code, type ValType } from '../wasm/encoder.js';
 import type { PlainOp } from '../wasm/opcodes.js';
+import { emitMath, isNativeMath, type MathLocal } from './wasm_math.js';
 
 export type WTy = 'i32' | 'f32' | 'f64';
 type FTy = 'f32' | 'f64';
@@ -59,6 +62,8 @@ export interface OpContext {
   scratch(role: 'a' | 'b', ty: WTy): number;
   /** The function index of an imported helper. */
   helper(name: HelperName): number;
+  /** Scratch locals of the native math expansions (`wasm_math.ts`). */
+  mathLocal: MathLocal;
 }
 
 // ------------------------------------------------------------------ fragment building
@@ -104,6 +109,8 @@ const CALLS: Partial<Record<UnOp, HelperName>> = {
 
 function floatUnary(cx: OpContext, o: UnOp, x: Frag): Frag {
   const F = tyOf(x);
+  // Native f32 exp/log/tanh/sigmoid; a wide (f64) argument keeps the oracle's f64 function.
+  if (isNativeMath(o) && F === 'f32') return frag('f32', (c) => emitMath(c.append(x.code), o, false, cx.mathLocal));
   const helper = CALLS[o];
   if (helper) return frag('f32', (c) => c.append(toF64(x).code).call(cx.helper(helper)).op('f32.demote_f64'));
   switch (o) {

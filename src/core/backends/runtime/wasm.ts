@@ -1,14 +1,25 @@
 /**
  * The WebAssembly backend: buffers live in one `WebAssembly.Memory` (see `wasm_heap.ts`),
- * kernels are rendered to one small module each (`render/wasm.ts`), compiled once per
- * module and cached, and routines run the JavaScript routines on typed-array views of the
- * memory (hand-tuned wasm routines come next). The memory is host memory, so `readSync`
- * works as on the CPU backend.
+ * kernels are rendered to one small module each (`render/wasm.ts`: SIMD loops, native
+ * exp/log/tanh/sigmoid), compiled once per module and cached. float32 matmul runs the
+ * hand-written SIMD routine (`wasm/gemm.ts`); the other routines run the JavaScript routines
+ * on typed-array views of the memory. The memory is host memory, so `readSync` works as on
+ * the CPU backend.
+ *
+ * Threads (`config.threads`): a pool of workers sharing the memory (`wasm_threads.ts`). A
+ * float32 matmul of at least `minParallelFlops` is split over row blocks (and batch items),
+ * a kernel whose estimated work (`kernelWork`: output elements × operations per element,
+ * reductions and native transcendentals weighted) is at least `minParallelWork` over ranges
+ * of its outermost output dimension — kernels that call into JavaScript stay on the calling
+ * thread. (Handing work to a worker costs some 50 µs, so small jobs stay on the caller.) Every
+ * output element is computed by the same code whichever thread runs it, so results are the
+ * same for any thread count.
  *
  * Modules are compiled synchronously (`run` is synchronous). Browsers refuse synchronous
  * compilation of large modules on the main thread (a RangeError); such a kernel falls back
  * to the JavaScript kernel, run on views of the memory, which has the same semantics.
  */
+import { config } from '../../config.js';
 import { itemSize, storageOf, type DType, type TypedArray } from '../../dtype.js';
 import { ValueError } from '../../errors.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
@@ -16,8 +27,11 @@ import { jsMath } from '../../kernel/js_math.js';
 import type { Backend, DeviceBuffer, MemoryStats, RoutineName, RoutineParams } from '../backend.js';
 import { JsRenderer } from '../render/js.js';
 import { helperImports, renderWasmKernel } from '../render/wasm.js';
+import { GEMM_SHAPE, gemmWorkspaceBytes } from '../wasm/gemm.js';
+import { routinesModule, type RoutineExports } from '../wasm/routines.js';
 import { cpuRoutines } from './cpu_routines.js';
 import { WasmHeap, type HeapStats } from './wasm_heap.js';
+import { createThreadPool, hardwareThreads, ThreadsUnavailable, type PoolModule, type ThreadPool } from './wasm_threads.js';
 
 export class WasmBuffer implements DeviceBuffer {
   readonly backend = 'wasm' as const;
@@ -27,9 +41,42 @@ export class WasmBuffer implements DeviceBuffer {
 }
 
 interface CompiledKernel {
-  /** `kernel(out, in0, n0, in1, n1, …)`, or the JS fallback with the same arguments. */
+  /** `kernel(out, in0, n0, in1, n1, …, lo, hi)`, or the JS fallback with the same arguments. */
   readonly call: (...args: number[]) => void;
   readonly maxIndex: readonly number[];
+  /** The module, where workers may run it (compiled, importing no JavaScript helpers). */
+  readonly pool: PoolModule | null;
+  /** The output axis split between threads. */
+  readonly splitAxis: number;
+  /** Estimated operations per output element (`kernelWork`). */
+  readonly work: number;
+}
+
+/** A rough count of operations per output element: nodes, reductions times their size, native transcendentals as 20. */
+export function kernelWork(kernel: Kernel): number {
+  const memo = new Map<Expr, number>();
+  const cost = (e: Expr): number => {
+    let c = memo.get(e);
+    if (c !== undefined) return 0; // shared: counted once
+    switch (e.k) {
+      case 'const': case 'var': c = 0; break;
+      case 'load': c = 1 + cost(e.index); break;
+      case 'un': c = (e.op === 'exp' || e.op === 'log' || e.op === 'tanh' || e.op === 'sigmoid' ? 20 : 1) + cost(e.x); break;
+      case 'bin': c = 1 + cost(e.a) + cost(e.b); break;
+      case 'select': c = 1 + cost(e.c) + cost(e.t) + cost(e.f); break;
+      case 'cast': case 'bitcast': c = 1 + cost(e.x); break;
+      case 'reduce': c = e.vars.reduce((p, v) => p * v.size, 1) * (1 + cost(e.body)); break;
+    }
+    memo.set(e, c);
+    return c;
+  };
+  return Math.max(1, cost(kernel.expr));
+}
+
+/** Balanced split of [0, n) into at most `parts` ranges. */
+function ranges(n: number, parts: number): [number, number][] {
+  const k = Math.min(parts, n);
+  return Array.from({ length: k }, (_, t) => [Math.floor((t * n) / k), Math.floor(((t + 1) * n) / k)]);
 }
 
 export class WasmBackend implements Backend {
@@ -38,8 +85,14 @@ export class WasmBackend implements Backend {
   private cache = new Map<string, CompiledKernel>();
   private byStructure = new Map<string, CompiledKernel>();
   private imports: WebAssembly.Imports | null = null;
+  private routinesOrNull: { exports: RoutineExports; pool: PoolModule } | null = null;
+  private poolOrNull: ThreadPool | null | undefined = undefined;
+  private modules = 0;
   private live = 0;
   private liveBytes = 0;
+  /** Smallest float32 matmul (2·batch·m·n·k flops) and kernel work (`kernelWork`) split over threads. */
+  minParallelFlops = 1 << 22;
+  minParallelWork = 1 << 21;
 
   /** The memory and allocator, created on first use (importing vidax allocates nothing). */
   get heap(): WasmHeap {
@@ -100,14 +153,22 @@ export class WasmBackend implements Backend {
     if (o.size < n || o.dtype !== kernel.outDtype)
       throw new ValueError(`wasm backend: kernel '${kernel.label}' writes ${kernel.outDtype}[${n}] into a ${o.dtype}[${o.size}] buffer`);
     const k = this.compile(kernel);
-    const args = [o.ptr];
+    const args: number[] = [];
     ins.forEach((b, i) => {
       // Unchecked loads may read up to maxIndex (beyond the buffer only where the value is discarded).
       const m = k.maxIndex[i];
       if (m >= b.size) this.heap.ensure(b.ptr + (m + 1) * itemSize(b.dtype));
       args.push(b.ptr, b.size);
     });
-    k.call(...args);
+    const rows = kernel.outShape[k.splitAxis] ?? 1;
+    const threads = k.pool && rows > 1 && n * k.work >= this.minParallelWork ? this.threadCount() : 1;
+    if (threads > 1) {
+      // Ranges of the split axis (all axes before it have size 1); `out` points at the range's first row.
+      const rowBytes = (n / rows) * itemSize(kernel.outDtype);
+      const parts = ranges(rows, threads).map(([lo, hi]) => [[o.ptr + lo * rowBytes, ...args, lo, hi]]);
+      if (this.parallel(k.pool!, 'kernel', k.call, parts)) return;
+    }
+    k.call(o.ptr, ...args, 0, rows);
   }
 
   /**
@@ -123,23 +184,25 @@ export class WasmBackend implements Backend {
     const key = bytesKey(rendered.bytes);
     k = this.cache.get(key);
     if (!k) {
-      k = { call: this.instantiate(kernel, rendered.bytes), maxIndex: rendered.maxIndex };
+      const { call, module } = this.instantiate(kernel, rendered.bytes);
+      const pool = module && !rendered.importsHelpers ? { id: this.modules++, module } : null;
+      k = { call, maxIndex: rendered.maxIndex, pool, splitAxis: rendered.splitAxis, work: kernelWork(kernel) };
       this.cache.set(key, k);
     }
     this.byStructure.set(structure, k);
     return k;
   }
 
-  private instantiate(kernel: Kernel, bytes: Uint8Array<ArrayBuffer>): (...args: number[]) => void {
+  private instantiate(kernel: Kernel, bytes: Uint8Array<ArrayBuffer>): { call: (...args: number[]) => void; module: WebAssembly.Module | null } {
     let module: WebAssembly.Module;
     try {
       module = new WebAssembly.Module(bytes);
     } catch (e) {
-      if (e instanceof RangeError) return this.jsFallback(kernel);
+      if (e instanceof RangeError) return { call: this.jsFallback(kernel), module: null };
       throw new ValueError(`wasm backend: generated kernel '${kernel.label}' failed to compile: ${(e as Error).message}\n${this.source(kernel)}`);
     }
     const instance = new WebAssembly.Instance(module, this.imports!);
-    return instance.exports.kernel as (...args: number[]) => void;
+    return { call: instance.exports.kernel as (...args: number[]) => void, module };
   }
 
   /** The JavaScript kernel on views of the memory (same arguments as the wasm function). */
@@ -148,11 +211,93 @@ export class WasmBackend implements Backend {
     const fn = new Function(...params, new JsRenderer().renderKernel(kernel)) as (...a: unknown[]) => void;
     const n = kernel.outShape.reduce((a, b) => a * b, 1);
     const at = (dtype: DType, ptr: number, size: number) => this.view(new WasmBuffer(dtype, size, ptr, 0));
+    // (Always called for the whole output: lo = 0, hi = outShape[0].)
     return (out, ...rest) => fn(at(kernel.outDtype, out, n), ...kernel.inputs.map((d, i) => at(d, rest[2 * i], rest[2 * i + 1])), jsMath);
   }
 
+  /** The hand-written routines (compiled on first use). */
+  get routines(): RoutineExports {
+    return this.routinesModule.exports;
+  }
+  private get routinesModule(): { exports: RoutineExports; pool: PoolModule } {
+    if (!this.routinesOrNull) {
+      const heap = this.heap;
+      const module = new WebAssembly.Module(routinesModule(heap.limits));
+      const exports = new WebAssembly.Instance(module, this.imports!).exports as unknown as RoutineExports;
+      this.routinesOrNull = { exports, pool: { id: this.modules++, module } };
+    }
+    return this.routinesOrNull;
+  }
+
+  /** The pool, created on first use (null where threads are unavailable). */
+  private get pool(): ThreadPool | null {
+    if (this.poolOrNull === undefined) this.poolOrNull = createThreadPool(this.heap.memory);
+    return this.poolOrNull;
+  }
+  /** Run the parts on the pool; false (and no threads from now on) if it cannot start its workers. */
+  private parallel(mod: PoolModule, name: string, local: (...args: number[]) => void, parts: number[][][]): boolean {
+    try {
+      this.pool!.run(mod, name, local, parts);
+      return true;
+    } catch (e) {
+      if (!(e instanceof ThreadsUnavailable)) throw e;
+      this.poolOrNull!.close();
+      this.poolOrNull = null;
+      return false;
+    }
+  }
+
+  /**
+   * Threads to use now (`config.threads`; 1 where threads are unavailable), starting or
+   * stopping workers to match (idle workers are kept while the setting is 1).
+   */
+  threadCount(): number {
+    const want = config.threads === 0 ? hardwareThreads() : Math.max(1, Math.floor(config.threads));
+    if (want <= 1) return 1;
+    const pool = this.pool;
+    if (!pool) return 1;
+    if (pool.size !== want) pool.resize(want);
+    return want;
+  }
+
   routine<R extends RoutineName>(name: R, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], params: RoutineParams[R]): void {
+    if (name === 'matmul' && outputs[0].dtype === 'float32') return this.matmulF32(inputs.map((b) => this.check(b, 'matmul')), this.check(outputs[0], 'matmul'), params as RoutineParams['matmul']);
     cpuRoutines[name](inputs.map((b) => this.view(b)), outputs.map((b) => this.view(b)), params);
+  }
+
+  /**
+   * float32 matmul with the SIMD routine (`wasm/gemm.ts`): one gemm per batch item, or one
+   * over all rows when B is broadcast over a contiguous batch of A.
+   */
+  private matmulF32([a, b]: WasmBuffer[], out: WasmBuffer, p: RoutineParams['matmul']): void {
+    const { batch, m, k, n, aBatchStride, bBatchStride } = p;
+    if (batch <= 0 || m <= 0 || n <= 0) return;
+    if (out.size < batch * m * n) throw new ValueError(`wasm backend: matmul: output buffer too small (${out.size} < ${batch * m * n})`);
+    if (k <= 0) {
+      this.view(out).fill(0, 0, batch * m * n);
+      return;
+    }
+    const { exports, pool } = this.routinesModule;
+    // One gemm per batch item (or one over all rows when B is shared by a contiguous A), each split in row blocks.
+    const merged = batch > 1 && bBatchStride === 0 && aBatchStride === m * k;
+    const items = merged ? [{ a: a.ptr, b: b.ptr, c: out.ptr, rows: batch * m }] : Array.from({ length: batch }, (_, i) => ({ a: a.ptr + 4 * i * aBatchStride, b: b.ptr + 4 * i * bBatchStride, c: out.ptr + 4 * i * m * n, rows: m }));
+    const threads = 2 * batch * m * n * k >= this.minParallelFlops ? this.threadCount() : 1;
+    // Row blocks: whole micro-tiles, enough blocks for every thread.
+    const perItem = Math.ceil(threads / items.length);
+    const calls: [number, number, number, number, number][] = [];
+    for (const it of items) {
+      const step = Math.ceil(it.rows / perItem / GEMM_SHAPE.mr) * GEMM_SHAPE.mr;
+      for (let r = 0; r < it.rows; r += step) calls.push([it.a + 4 * r * k, it.b, it.c + 4 * r * n, Math.min(step, it.rows - r), 0]);
+    }
+    const parts = ranges(calls.length, threads);
+    const works = parts.map(() => this.heap.alloc(gemmWorkspaceBytes(n)));
+    try {
+      const args = parts.map(([lo, hi], t) => calls.slice(lo, hi).map(([pa, pb, pc, rows]) => [pa, 4 * k, pb, 4 * n, pc, 4 * n, rows, n, k, works[t].ptr]));
+      if (parts.length > 1 && this.parallel(pool, 'gemm', exports.gemm as (...a: number[]) => void, args)) return;
+      for (const x of args.flat()) exports.gemm(...(x as Parameters<RoutineExports['gemm']>));
+    } finally {
+      for (const w of works) this.heap.free(w.ptr, w.cap);
+    }
   }
 
   memoryStats(): MemoryStats {

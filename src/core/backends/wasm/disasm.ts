@@ -57,6 +57,12 @@ export function disassemble(bytes: ArrayLike<number>, indent = 0): string {
         break;
       }
       case 'lane': text += ` ${bytes[p++]}`; break;
+      case 'memlane': {
+        const align = u32(), offset = u32();
+        text += `${offset ? ` offset=${offset}` : ''} align=${1 << align} ${bytes[p++]}`;
+        break;
+      }
+      case 'shuffle': text += ` ${Array.from({ length: 16 }, () => bytes[p++]).join(' ')}`; break;
       case 'v128': text += ` i8x16 ${Array.from({ length: 16 }, () => bytes[p++]).join(' ')}`; break;
       case 'zero': p += 1; break;
       case 'zero2': p += 2; break;

@@ -7,7 +7,7 @@
  * Reference: the WebAssembly core specification 2.0, "Binary format", plus the SIMD128 and
  * non-trapping float-to-int proposals (both standard and validated by Node 20).
  */
-import { OPS, type LaneOp, type MemOp, type PlainOp } from './opcodes.js';
+import { OPS, type LaneOp, type MemLaneOp, type MemOp, type PlainOp } from './opcodes.js';
 
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128';
 export const VALTYPE: Readonly<Record<ValType, number>> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b };
@@ -118,6 +118,23 @@ export class Code {
   lane(name: LaneOp, lane: number): this {
     this.opcode(OPS[name][0]);
     this.bytes.push(lane);
+    return this;
+  }
+  /** A load or store of one lane: memarg (natural alignment unless given), then the lane. */
+  memLane(name: MemLaneOp, lane: number, offset = 0, align?: number): this {
+    const [code, , natural] = OPS[name];
+    this.opcode(code);
+    writeU32(this.bytes, align ?? natural);
+    writeU32(this.bytes, offset);
+    this.bytes.push(lane);
+    return this;
+  }
+  /** `i8x16.shuffle`: 16 byte indices into the concatenation of the two operands (0–31). */
+  shuffle(lanes: ArrayLike<number>): this {
+    if (lanes.length !== 16 || Array.prototype.some.call(lanes, (l: number) => !(l >= 0 && l < 32)))
+      throw new RangeError('wasm encoder: i8x16.shuffle needs 16 lane indices in [0, 32)');
+    this.opcode(OPS['i8x16.shuffle'][0]);
+    for (let i = 0; i < 16; i++) this.bytes.push(lanes[i]);
     return this;
   }
 
@@ -247,6 +264,7 @@ export class ModuleBuilder {
   private importedFuncs = 0;
   private funcs: { type: number; fn: FunctionBuilder }[] = [];
   private memories: MemoryLimits[] = [];
+  private globals: { type: ValType; mutable: boolean; init: Code }[] = [];
   private exports: { name: string; kind: 0 | 2; index: number }[] = [];
 
   /** The index of a function type (deduplicated). */
@@ -276,6 +294,11 @@ export class ModuleBuilder {
     checkLimits(limits);
     this.memories.push(limits);
     return this.memories.length - 1 + this.imports.filter((i) => i.kind === 'memory').length;
+  }
+  /** Define a global initialised by a constant expression (`init`, without the final `end`); returns its index. */
+  addGlobal(type: ValType, mutable: boolean, init: Code): number {
+    this.globals.push({ type, mutable, init });
+    return this.globals.length - 1;
   }
   /** Add a function; returns its function index. */
   addFunction(fn: FunctionBuilder): number {
@@ -311,6 +334,14 @@ export class ModuleBuilder {
       );
     if (this.funcs.length) section(3, (s) => writeVec(s, this.funcs, (f) => writeU32(s, f.type)));
     if (this.memories.length) section(5, (s) => writeVec(s, this.memories, (m) => writeLimits(s, m)));
+    if (this.globals.length)
+      section(6, (s) =>
+        writeVec(s, this.globals, (g) => {
+          s.push(VALTYPE[g.type], g.mutable ? 1 : 0);
+          for (const b of g.init.bytes) s.push(b);
+          s.push(0x0b);
+        }),
+      );
     if (this.exports.length) section(7, (s) => writeVec(s, this.exports, (e) => (writeName(s, e.name), s.push(e.kind), writeU32(s, e.index))));
     if (this.funcs.length)
       section(10, (s) =>

@@ -5,8 +5,8 @@
  * One table serves both the encoder (`Code`) and the text listing (`disassemble`).
  */
 
-/** Immediate operands: none; a u32 index (local, global, function, branch depth); a constant; a block type; a memarg; a SIMD lane; reserved zero bytes. */
-export type Imm = 'none' | 'idx' | 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'block' | 'mem' | 'lane' | 'zero' | 'zero2';
+/** Immediate operands: none; a u32 index (local, global, function, branch depth); a constant; a block type; a memarg; a SIMD lane; a memarg and a lane; 16 shuffle lane indices; reserved zero bytes. */
+export type Imm = 'none' | 'idx' | 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'block' | 'mem' | 'lane' | 'memlane' | 'shuffle' | 'zero' | 'zero2';
 
 const FC = 0xfc0000;
 const FD = 0xfd0000;
@@ -64,8 +64,10 @@ export const OPS = {
   'i32.trunc_sat_f64_u': [FC | 3, 'none'], 'i64.trunc_sat_f32_s': [FC | 4, 'none'], 'i64.trunc_sat_f64_s': [FC | 6, 'none'],
   'memory.copy': [FC | 10, 'zero2'], 'memory.fill': [FC | 11, 'zero'],
   // 0xFD: SIMD128 (no relaxed SIMD: Node 20 needs a flag for it)
-  'v128.load': [FD | 0x00, 'mem', 4], 'v128.load32_splat': [FD | 0x09, 'mem', 2], 'v128.store': [FD | 0x0b, 'mem', 4], 'v128.const': [FD | 0x0c, 'v128'],
-  'i32x4.splat': [FD | 0x11, 'none'], 'f32x4.splat': [FD | 0x13, 'none'], 'f64x2.splat': [FD | 0x14, 'none'],
+  'v128.load': [FD | 0x00, 'mem', 4], 'v128.load8x8_u': [FD | 0x02, 'mem', 3], 'v128.load32_splat': [FD | 0x09, 'mem', 2],
+  'v128.load64_splat': [FD | 0x0a, 'mem', 3], 'v128.store': [FD | 0x0b, 'mem', 4], 'v128.const': [FD | 0x0c, 'v128'],
+  'i8x16.shuffle': [FD | 0x0d, 'shuffle'],
+  'i32x4.splat': [FD | 0x11, 'none'], 'i64x2.splat': [FD | 0x12, 'none'], 'f32x4.splat': [FD | 0x13, 'none'], 'f64x2.splat': [FD | 0x14, 'none'],
   'i32x4.extract_lane': [FD | 0x1b, 'lane'], 'i32x4.replace_lane': [FD | 0x1c, 'lane'],
   'f32x4.extract_lane': [FD | 0x1f, 'lane'], 'f32x4.replace_lane': [FD | 0x20, 'lane'],
   'f64x2.extract_lane': [FD | 0x21, 'lane'],
@@ -74,9 +76,17 @@ export const OPS = {
   'i32x4.ge_s': [FD | 0x3f, 'none'], 'i32x4.ge_u': [FD | 0x40, 'none'],
   'f32x4.eq': [FD | 0x41, 'none'], 'f32x4.ne': [FD | 0x42, 'none'], 'f32x4.lt': [FD | 0x43, 'none'], 'f32x4.gt': [FD | 0x44, 'none'],
   'f32x4.le': [FD | 0x45, 'none'], 'f32x4.ge': [FD | 0x46, 'none'],
+  'f64x2.eq': [FD | 0x47, 'none'], 'f64x2.ne': [FD | 0x48, 'none'], 'f64x2.lt': [FD | 0x49, 'none'], 'f64x2.gt': [FD | 0x4a, 'none'],
+  'f64x2.le': [FD | 0x4b, 'none'], 'f64x2.ge': [FD | 0x4c, 'none'],
   'v128.not': [FD | 0x4d, 'none'], 'v128.and': [FD | 0x4e, 'none'], 'v128.andnot': [FD | 0x4f, 'none'], 'v128.or': [FD | 0x50, 'none'],
   'v128.xor': [FD | 0x51, 'none'], 'v128.bitselect': [FD | 0x52, 'none'], 'v128.any_true': [FD | 0x53, 'none'],
+  'v128.load8_lane': [FD | 0x54, 'memlane', 0], 'v128.load32_lane': [FD | 0x56, 'memlane', 2], 'v128.store8_lane': [FD | 0x58, 'memlane', 0],
+  'v128.store32_lane': [FD | 0x5a, 'memlane', 2], 'v128.store64_lane': [FD | 0x5b, 'memlane', 3], 'v128.load32_zero': [FD | 0x5c, 'mem', 2],
+  'v128.load64_zero': [FD | 0x5d, 'mem', 3],
   'f32x4.demote_f64x2_zero': [FD | 0x5e, 'none'], 'f64x2.promote_low_f32x4': [FD | 0x5f, 'none'],
+  'i8x16.narrow_i16x8_u': [FD | 0x66, 'none'], 'i16x8.narrow_i32x4_u': [FD | 0x86, 'none'],
+  'i32x4.extend_low_i16x8_u': [FD | 0xa9, 'none'], 'i16x8.extend_low_i8x16_u': [FD | 0x89, 'none'],
+  'f64x2.ceil': [FD | 0x74, 'none'], 'f64x2.floor': [FD | 0x75, 'none'], 'f64x2.trunc': [FD | 0x7a, 'none'], 'f64x2.nearest': [FD | 0x94, 'none'],
   'f32x4.ceil': [FD | 0x67, 'none'], 'f32x4.floor': [FD | 0x68, 'none'], 'f32x4.trunc': [FD | 0x69, 'none'], 'f32x4.nearest': [FD | 0x6a, 'none'],
   'i32x4.abs': [FD | 0xa0, 'none'], 'i32x4.neg': [FD | 0xa1, 'none'], 'i32x4.all_true': [FD | 0xa3, 'none'], 'i32x4.bitmask': [FD | 0xa4, 'none'],
   'i32x4.shl': [FD | 0xab, 'none'], 'i32x4.shr_s': [FD | 0xac, 'none'], 'i32x4.shr_u': [FD | 0xad, 'none'],
@@ -85,9 +95,14 @@ export const OPS = {
   'f32x4.abs': [FD | 0xe0, 'none'], 'f32x4.neg': [FD | 0xe1, 'none'], 'f32x4.sqrt': [FD | 0xe3, 'none'], 'f32x4.add': [FD | 0xe4, 'none'],
   'f32x4.sub': [FD | 0xe5, 'none'], 'f32x4.mul': [FD | 0xe6, 'none'], 'f32x4.div': [FD | 0xe7, 'none'], 'f32x4.min': [FD | 0xe8, 'none'],
   'f32x4.max': [FD | 0xe9, 'none'], 'f32x4.pmin': [FD | 0xea, 'none'], 'f32x4.pmax': [FD | 0xeb, 'none'],
-  'f64x2.add': [FD | 0xf0, 'none'], 'f64x2.mul': [FD | 0xf2, 'none'],
+  'i64x2.shl': [FD | 0xcb, 'none'], 'i64x2.shr_s': [FD | 0xcc, 'none'], 'i64x2.shr_u': [FD | 0xcd, 'none'], 'i64x2.add': [FD | 0xce, 'none'],
+  'i64x2.sub': [FD | 0xd1, 'none'],
+  'f64x2.abs': [FD | 0xec, 'none'], 'f64x2.neg': [FD | 0xed, 'none'], 'f64x2.sqrt': [FD | 0xef, 'none'],
+  'f64x2.add': [FD | 0xf0, 'none'], 'f64x2.sub': [FD | 0xf1, 'none'], 'f64x2.mul': [FD | 0xf2, 'none'], 'f64x2.div': [FD | 0xf3, 'none'],
+  'f64x2.min': [FD | 0xf4, 'none'], 'f64x2.max': [FD | 0xf5, 'none'], 'f64x2.pmin': [FD | 0xf6, 'none'], 'f64x2.pmax': [FD | 0xf7, 'none'],
   'i32x4.trunc_sat_f32x4_s': [FD | 0xf8, 'none'], 'i32x4.trunc_sat_f32x4_u': [FD | 0xf9, 'none'],
   'f32x4.convert_i32x4_s': [FD | 0xfa, 'none'], 'f32x4.convert_i32x4_u': [FD | 0xfb, 'none'],
+  'f64x2.convert_low_i32x4_s': [FD | 0xfe, 'none'], 'f64x2.convert_low_i32x4_u': [FD | 0xff, 'none'],
 } as const satisfies Record<string, readonly [number, Imm] | readonly [number, Imm, number]>;
 
 type Table = typeof OPS;
@@ -99,6 +114,8 @@ export type PlainOp = OpsWith<'none' | 'zero' | 'zero2'>;
 export type MemOp = OpsWith<'mem'>;
 /** SIMD lane access (a lane index immediate). */
 export type LaneOp = OpsWith<'lane'>;
+/** Loads and stores of one SIMD lane (a memarg and a lane index). */
+export type MemLaneOp = OpsWith<'memlane'>;
 
 /** The instruction of each opcode (for decoding). */
 export const OPS_BY_CODE: ReadonlyMap<number, { name: OpName; imm: Imm }> = new Map(
