@@ -174,6 +174,34 @@ test('SIMD128: v128 loads/stores, f32x4/i32x4 arithmetic, splat, lanes, conversi
   assert.equal([cmp(2), cmp(0)], [15, 0]);
 });
 
+test('SIMD128: shuffles, lane stores, f64x2 halves, narrowing; globals', () => {
+  const m = new ModuleBuilder();
+  m.memory({ initial: 1 });
+  m.exportMemory('mem');
+  const g = m.addGlobal('v128', true, new Code().v128Const(new Uint8Array(Float32Array.from([1, 2, 3, 4]).buffer)));
+  const fn = new FunctionBuilder(['i32'], []);
+  const v = fn.local('v128');
+  // mem[x..x+3]: the bytes of g as u8 (narrowed twice, lane 1 of four copies); mem[x+16..]: g reversed;
+  // mem[x+32..]: g / 2 in f64 halves, demoted and joined
+  const rev = [12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3];
+  fn.body.localGet(0).globalGet(g).op('i32x4.trunc_sat_f32x4_u').localTee(v).localGet(v).op('i16x8.narrow_i32x4_u').localTee(v).localGet(v)
+    .op('i8x16.narrow_i16x8_u').memLane('v128.store32_lane', 1, 0, 0);
+  fn.body.localGet(0).globalGet(g).globalGet(g).shuffle(rev).mem('v128.store', 16);
+  fn.body.localGet(0).i32Const(16).op('i32.add').globalGet(g).op('f64x2.promote_low_f32x4').f64Const(2).op('f64x2.splat').op('f64x2.div').op('f32x4.demote_f64x2_zero')
+    .globalGet(g).globalGet(g).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).op('f64x2.promote_low_f32x4').f64Const(2).op('f64x2.splat').op('f64x2.div')
+    .op('f32x4.demote_f64x2_zero').shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]).mem('v128.store', 16);
+  m.exportFunction('f', m.addFunction(fn));
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(m.build()), {});
+  (inst.exports.f as (x: number) => void)(32);
+  const mem = (inst.exports.mem as WebAssembly.Memory).buffer;
+  assert.equal([...new Uint8Array(mem, 32, 4)], [1, 2, 3, 4], 'the narrowed bytes');
+  assert.equal([...new Float32Array(mem, 48, 4)], [4, 3, 2, 1], 'reversed');
+  assert.equal([...new Float32Array(mem, 64, 4)], [0.5, 1, 1.5, 2], 'halved in f64');
+  assert.match(disassemble(fn.body.bytes), /global\.get 0\n\s*i8x16\.shuffle 12 13 14 15/);
+  assert.match(disassemble(fn.body.bytes), /v128\.store32_lane align=1 1/);
+  assert.throws(() => new Code().shuffle([32, ...new Array(15).fill(0)]), /lane indices/);
+});
+
 test('the disassembler lists what the encoder wrote', () => {
   const c = new Code().i32Const(-5).localGet(2).op('i32.add').block('f32').f32Const(1.5).end().mem('f64.load', 8).op('i32.trunc_sat_f32_u')
     .lane('f32x4.extract_lane', 3).loop().br(0).end();

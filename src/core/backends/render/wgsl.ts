@@ -14,9 +14,11 @@
  * - NaN and ±0 rules the oracle keeps but WGSL leaves open are explicit: max/min propagate NaN
  *   and order −0 < +0, sign/atan/tanh keep NaN, NaN tests use the bits (`vx_isnan`), not
  *   `x != x`, and float `!=` (and the cast to bool) adds them, so a compiler that assumes
- *   finite math cannot fold them away; x·0, x/0 and 0/x with a literal zero are spelled out.
+ *   finite math cannot fold them away; x·0, x/0, 0/x and x/±∞ with a literal 0 or ∞ are
+ *   spelled out.
  * - Subnormals: WGSL lets a device flush them to zero (NVIDIA's Vulkan driver does, llvmpipe
- *   does not); the renderer does not try to keep them, except in fmod (integer arithmetic).
+ *   does not); the renderer does not try to keep them (subnormal constants are flushed to ±0),
+ *   except in fmod (integer arithmetic).
  * - Constants: finite normal floats are literals; ±∞, NaN and subnormals go through
  *   `vx_f32_bits(0x…u)` (WGSL rejects non-finite constant expressions, and a function call is
  *   never one). An operation whose operands are all constants gets its first operand through
@@ -128,6 +130,15 @@ fn vx_div_zero(x: f32, z: f32) -> f32 {
 fn vx_zero_div(z: f32, x: f32) -> f32 {
   let b = bitcast<u32>(x);
   if ((b & 0x7fffffffu) == 0u || (b & 0x7fffffffu) > 0x7f800000u) { return vx_nan(); }
+  return bitcast<f32>((b ^ bitcast<u32>(z)) & 0x80000000u);
+}`,
+  },
+  vx_div_inf: {
+    deps: ['vx_nan'],
+    code: `// x / z for a literal ±inf z, as IEEE: ±0, NaN for ±inf and NaN (a compiler may fold it to 0)
+fn vx_div_inf(x: f32, z: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  if ((b & 0x7fffffffu) >= 0x7f800000u) { return vx_nan(); }
   return bitcast<f32>((b ^ bitcast<u32>(z)) & 0x80000000u);
 }`,
   },
@@ -505,10 +516,14 @@ export class WgslRenderer extends CStyleRenderer {
     return this.types.get(frag) === 'float32' && this.consts.get(frag) === 0;
   }
 
-  constant(v: number, dtype: DType): string {
+  constant(v0: number, dtype: DType): string {
     let s: string;
+    let v = v0;
     switch (dtype) {
       case 'float32': {
+        // Subnormal constants are flushed to ±0: devices may flush subnormals anyway (WGSL
+        // allows it), and NVIDIA's driver treats subnormal immediates inconsistently.
+        if (v !== 0 && Math.abs(v) < 1.1754943508222875e-38) v = v < 0 ? -0 : 0;
         const lit = floatLiteral(v);
         s = lit ?? `${this.helper('vx_f32_bits')}(${hex(bitsOf(v))})`;
         break;
@@ -597,6 +612,7 @@ export class WgslRenderer extends CStyleRenderer {
         case 'div':
           if (this.isZero(b0)) return out(`${this.helper('vx_div_zero')}(${a}, ${b})`);
           if (this.isZero(a0)) return out(`${this.helper('vx_zero_div')}(${a}, ${b})`);
+          if (Math.abs(this.consts.get(b0) ?? 0) === Infinity && this.types.get(b0) === 'float32') return out(`${this.helper('vx_div_inf')}(${a}, ${b})`);
           return out(`(${a} / ${b})`);
         case 'rem': return out(`${this.helper('vx_fmod')}(${a}, ${b})`);
         case 'pow': return out(`${this.helper('vx_pow')}(${a}, ${b})`);
