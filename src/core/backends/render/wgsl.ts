@@ -19,18 +19,19 @@
  * - Subnormals: WGSL lets a device flush them to zero (NVIDIA's Vulkan driver does, llvmpipe
  *   does not); the renderer does not try to keep them (subnormal constants are flushed to ±0),
  *   except in fmod (integer arithmetic).
- * - Constants: finite normal floats are literals; ±∞, NaN and subnormals go through
- *   `vx_f32_bits(0x…u)` (WGSL rejects non-finite constant expressions, and a function call is
- *   never one). An operation whose operands are all constants gets its first operand through
+ * - Constants: finite normal floats are literals; ±∞, NaN and −0 go through
+ *   `vx_f32_bits(0x…u)` (WGSL rejects non-finite constant expressions, a function call is
+ *   never one, and a compiler may drop the sign of a literal −0). An operation whose operands are all constants gets its first operand through
  *   `vx_rt_*` for the same reason (e.g. `exp(100.0f)` would be a shader-creation error).
  * - Functions without a WGSL builtin are helper functions emitted on demand (`HELPERS`).
  *
  * Accuracy (f32, against the oracle's correctly rounded f64-then-f32 values; WGSL's own
- * builtins, used for exp, exp2/log2 and sqrt, have the accuracy the WGSL spec allows, e.g.
- * exp 3+2|x| ULP; llvmpipe and NVIDIA's Vulkan driver show ≤ 3):
- * - sin, cos, tan: Cephes' sinf/cosf (three-part reduction by π/4, minimax polynomials):
- *   ≤ 2 ULP (tan ≤ 3 away from its poles) and ≤ 1e-7 absolute for |x| ≤ 1e4; WGSL's builtins
- *   promise only 2⁻¹¹ absolute on [−π, π] (NVIDIA's are ~50 ULP off).
+ * builtins, used for exp, log away from 1, exp2/log2, sqrt and inverseSqrt, have the accuracy
+ * the WGSL spec allows, e.g. exp 3+2|x| ULP; llvmpipe and NVIDIA's Vulkan driver show ≤ 3):
+ * - sin, cos, tan: Cephes' sinf/cosf (three-part reduction by π/4, exact for |x| < 8192, and
+ *   minimax polynomials): ≤ 2 ULP (tan ≤ 3 away from its poles) and ≤ 1e-7 absolute there;
+ *   the builtins beyond. WGSL's builtins promise only 2⁻¹¹ absolute on [−π, π] (NVIDIA's
+ *   are ~50 ULP off).
  * - atan, atan2: Cephes' atanf polynomial with range reduction (≤ 2 and ≤ 3 ULP measured;
  *   WGSL's builtins may be off by 4096 ULP, and llvmpipe's by ~35).
  * - erf: rational approximation x·P(x²)/Q(x²) on [−4, 4] (the one XLA/Eigen use for f32):

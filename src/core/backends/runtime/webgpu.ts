@@ -35,6 +35,15 @@
  * Routines: matmul and conv are kernel IR through the same renderer; sort, cumulative,
  * scatterAdd and threefry are hand-written WGSL (`render/wgsl_routines.ts`). None reads back to
  * the host. They are first versions (no tiling or shared memory).
+ *
+ * Limits: a kernel binds its output and each input as a storage buffer; one with more inputs
+ * than the device's maxStorageBuffersPerShaderStage (16 here, 8 by default) throws a
+ * `DeviceError` (packing inputs into one buffer is future work). No f16, no 64-bit types.
+ *
+ * Lifetime: the backend keeps Dawn's `GPU` instance referenced (`keepAlive`). Collected while
+ * its device is still in use, it frees state the device relies on, and the process dies at a
+ * random later point (SIGSEGV, futex or std::system_error aborts) — seen with Dawn's OpenGL
+ * backend; a plausible cause of the crashes reported with Vulkan software drivers.
  */
 import { storageOf, type DType, type TypedArray } from '../../dtype.js';
 import { DeviceError, ValueError } from '../../errors.js';
