@@ -200,7 +200,7 @@ fn vx_toint32(x: f32) -> i32 {
   vx_irem_i32: { deps: [], code: '// x % 0 = x, as XLA\nfn vx_irem_i32(a: i32, b: i32) -> i32 { return select(a % b, a, b == 0i); }' },
   vx_irem_u32: { deps: [], code: '// x % 0 = x, as XLA\nfn vx_irem_u32(a: u32, b: u32) -> u32 { return select(a % b, a, b == 0u); }' },
   vx_ipow_i32: {
-    deps: [],
+    deps: ['vx_ipow_u32'],
     code: `// integer power with wrap; negative exponents give 0 unless |a| = 1 (XLA)
 fn vx_ipow_i32(a0: i32, b0: i32) -> i32 {
   if (b0 < 0i) {
@@ -208,16 +208,8 @@ fn vx_ipow_i32(a0: i32, b0: i32) -> i32 {
     if (a0 == -1i) { return select(1i, -1i, (b0 & 1i) != 0i); }
     return 0i;
   }
-  var a = a0;
-  var b = u32(b0);
-  var r = 1i;
-  loop {
-    if (b == 0u) { break; }
-    if ((b & 1u) != 0u) { r = r * a; }
-    a = a * a;
-    b = b >> 1u;
-  }
-  return r;
+  // Products wrap mod 2³² alike for i32 and u32, so the unsigned loop serves both.
+  return bitcast<i32>(vx_ipow_u32(bitcast<u32>(a0), u32(b0)));
 }`,
   },
   vx_ipow_u32: {
