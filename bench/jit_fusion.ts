@@ -1,5 +1,5 @@
 /**
- * Eager vs `jit` (fused kernels) on the CPU backend:
+ * Eager vs `jit` (fused kernels) on the default backend (`VIDAX_BACKEND=cpu` for the JS oracle):
  *  1. 10-op elementwise chains over 1M float32 elements: one of cheap arithmetic (memory-
  *     bound, where fusion removes nine round trips through memory) and one with tanh, exp
  *     and sqrt (bound by the transcendental functions themselves). GB/s is the effective
@@ -10,14 +10,14 @@
  * Run: `npx tsx bench/jit_fusion.ts` (or `npm run bench:fusion`). Prints a table of the median ms
  * per iteration after warm-up, the speed-up and the throughput.
  */
-import { jit, memoryStats, np, random, scope, valueAndGrad, type Array as VArray } from '../src/index.js';
+import { defaultBackend, jit, memoryStats, np, random, scope, valueAndGrad, type Array as VArray } from '../src/index.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-const liveBuffers = (): number => memoryStats().cpu?.buffers ?? 0;
+const liveBuffers = (): number => memoryStats()[defaultBackend()]?.buffers ?? 0;
 /** Buffers left live by the timed runs after warm-up (should be 0: no leaks, eager or jit). */
 let leaked = 0;
 

@@ -1,5 +1,6 @@
 /**
- * `npm run demo`: a tour of the vidax tensor core on the CPU.
+ * `npm run demo`: a tour of the vidax tensor core on the default CPU backend (WebAssembly;
+ * `VIDAX_BACKEND=cpu npm run demo` runs it on the JavaScript oracle).
  *
  * A synthetic 32×32 image is noised with the continuous cosine schedule of Imagen Video
  * (α² = sigmoid(λ), σ² = sigmoid(−λ), λ(t) = −2 log tan(πt/2)) using threefry noise, then
@@ -7,7 +8,7 @@
  * x̂ = z/α · SNR/(1+SNR); the PSNR of each estimate is reported per noise level. It
  * exercises keys and samplers, broadcasting, convolution, reductions and quantiles.
  */
-import { lax, memoryStats, np, random, scope, type Array } from '../src/index.js';
+import { defaultBackend, lax, memoryStats, np, random, scope, type Array } from '../src/index.js';
 
 const N = 32;
 
@@ -33,16 +34,16 @@ const psnr = (a: Array, b: Array): number => {
   return 10 * Math.log10(4 / mse); // peak-to-peak range 2
 };
 
-const x = testImage();
-const blur = gaussianKernel(5, 1.2);
+// Temporaries made inside `scope` are freed when it returns; only what it returns stays live.
+const { x, blur } = scope(() => ({ x: testImage(), blur: gaussianKernel(5, 1.2) }));
 let key = random.key(2022);
 
 console.log('vidax demo: cosine-schedule noising and simple denoisers on a 32×32 image\n');
 console.log('   t     logSNR λ   α      σ      PSNR(z/α)  PSNR(blur)  PSNR(Wiener)  noise q05/q95');
 for (const t of [0.1, 0.3, 0.5, 0.7, 0.9]) {
-  const [next, sub] = random.split(key);
-  key = next;
-  scope(() => {
+  const prev = key;
+  key = scope(() => {
+    const [next, sub] = random.split(prev);
     const lambda = -2 * Math.log(Math.tan((Math.PI * t) / 2));
     const alpha = Math.sqrt(1 / (1 + Math.exp(-lambda)));
     const sigma = Math.sqrt(1 / (1 + Math.exp(lambda)));
@@ -58,14 +59,18 @@ for (const t of [0.1, 0.3, 0.5, 0.7, 0.9]) {
         `${psnr(naive, x).toFixed(2).padStart(9)}  ${psnr(blurred, x).toFixed(2).padStart(10)}  ${psnr(wiener, x).toFixed(2).padStart(12)}` +
         `  ${q05.toFixed(2)}/${q95.toFixed(2)}`,
     );
+    return next; // the only value that outlives this step
   });
+  prev.dispose();
 }
 
 const shades = ' .:-=+*#%@';
 console.log('\nthe image (x) and its noised version at t = 0.5:');
-const zHalf = x.mul(Math.SQRT1_2).add(random.normal(random.key(7), [N, N]).mul(Math.SQRT1_2));
 const rows = (a: Array) =>
   (a.slice('::2', '::1').clip(-1, 1).add(1).mul(4.99).floor().astype('int32').toNested() as number[][]).map((r) => r.map((v) => shades[v]).join(''));
-const [ra, rb] = [rows(x), rows(zHalf)];
-ra.forEach((r, i) => console.log(`  ${r}   ${rb[i]}`));
-console.log(`\nlive CPU buffers: ${memoryStats().cpu?.buffers}`);
+scope(() => {
+  const zHalf = x.mul(Math.SQRT1_2).add(random.normal(random.key(7), [N, N]).mul(Math.SQRT1_2));
+  const [ra, rb] = [rows(x), rows(zHalf)];
+  ra.forEach((r, i) => console.log(`  ${r}   ${rb[i]}`));
+});
+console.log(`\nbackend: ${defaultBackend()}; live buffers: ${memoryStats()[defaultBackend()]?.buffers} (the image, the blur kernel and the key)`);

@@ -20,7 +20,7 @@ export { stopGradient } from './core/lax.js';
 export { jit, makeJaxpr, type JitOptions, type Jitted } from './core/transforms/jit.js';
 export { ClosedJaxpr, Jaxpr } from './core/ir/jaxpr.js';
 export { NDArray, scope } from './core/array.js';
-export { memoryStats, setDefaultBackend, backends as devices, type BackendName, type MemoryStats } from './core/backends/backend.js';
+export { memoryStats, setDefaultBackend, defaultBackendName as defaultBackend, backends as devices, type BackendName, type MemoryStats } from './core/backends/backend.js';
 export { initWebGpu, devicePut, type WebGpuInfo, type WebGpuOptions } from './core/device.js';
 export { Value as Array, Tracer } from './core/trace/value.js';
 export { ShapedArray } from './core/aval.js';

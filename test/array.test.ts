@@ -3,9 +3,11 @@ import * as assert from 'uvu/assert';
 import { ShapedArray } from '../src/core/aval.js';
 import { newTag, type Trace } from '../src/core/trace/trace.js';
 import { Tracer } from '../src/core/trace/value.js';
+import { defaultBackend } from '../src/core/backends/backend.js';
 import { ConcretizationError, DisposedError, NDArray, TracerLeakError, ValueError, memoryStats, np, scope } from '../src/index.js';
 
-const cpuBuffers = () => memoryStats().cpu!.buffers;
+/** Live buffers on the default backend (where `np.array` puts arrays). */
+const liveBuffers = () => memoryStats()[defaultBackend().name]!.buffers;
 
 test('np.array from nested arrays, typed arrays and scalars', () => {
   const x = np.array([[1, 2, 3], [4, 5, 6]]);
@@ -51,50 +53,50 @@ test('transposes are zero-copy views; reading a view materialises it', () => {
 });
 
 test('dispose, using and scope release buffers; memoryStats returns to baseline', () => {
-  const base = cpuBuffers();
+  const base = liveBuffers();
   const x = np.array([1, 2, 3, 4]) as NDArray;
-  assert.is(cpuBuffers(), base + 1);
+  assert.is(liveBuffers(), base + 1);
   x.dispose();
   x.dispose(); // idempotent
-  assert.is(cpuBuffers(), base);
+  assert.is(liveBuffers(), base);
   assert.throws(() => scope(() => x.add(1)), (e: Error) => e instanceof DisposedError && /used after dispose/.test(e.message));
-  assert.is(cpuBuffers(), base);
+  assert.is(liveBuffers(), base);
   {
     using y = np.array([1, 2, 3]);
     assert.is(y.size, 3);
   }
-  assert.is(cpuBuffers(), base);
+  assert.is(liveBuffers(), base);
   const kept = scope(() => {
     np.ones([4]);
     const a = np.arange(10);
     const b = a.mul(2).add(1);
     return { b, n: 3 };
   });
-  assert.is(cpuBuffers(), base + 1);
+  assert.is(liveBuffers(), base + 1);
   assert.equal(kept.b.toNested(), [1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
   kept.b.dispose();
-  assert.is(cpuBuffers(), base);
+  assert.is(liveBuffers(), base);
 });
 
 test('views keep their buffer alive until the last view is disposed', () => {
-  const base = cpuBuffers();
+  const base = liveBuffers();
   const x = np.array([[0, 1, 2], [3, 4, 5]]) as NDArray;
   const t = x.transpose() as NDArray;
-  assert.is(cpuBuffers(), base + 1);
+  assert.is(liveBuffers(), base + 1);
   x.dispose();
-  assert.is(cpuBuffers(), base + 1);
+  assert.is(liveBuffers(), base + 1);
   assert.equal(t.toNested(), [[0, 3], [1, 4], [2, 5]]);
   t.dispose();
-  assert.is(cpuBuffers(), base);
+  assert.is(liveBuffers(), base);
 });
 
 test('scope disposes everything on error too', () => {
-  const base = cpuBuffers();
+  const base = liveBuffers();
   assert.throws(() => scope(() => {
     np.ones([2]);
     throw new Error('boom');
   }), /boom/);
-  assert.is(cpuBuffers(), base);
+  assert.is(liveBuffers(), base);
 });
 
 class FakeTrace implements Trace {

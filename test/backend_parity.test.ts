@@ -21,6 +21,16 @@
  *   extra terms cover the oracle's own final rounding and that of the bound), and NaN where
  *   the oracle is NaN. Where Σ|a||b| overflows float32 the f32 sum may overflow where the
  *   f64 one does not, and any value is accepted.
+ * - float32 convolution (`conv_general_dilated`) on wasm runs the implicit-GEMM routine
+ *   (`wasm/conv.ts`), the same f32 summation with K = (rhs size / output features) terms
+ *   (padding terms add exact zeros): the same bound, computed the same way.
+ * - float32 sums in wasm kernels (`reduce_sum`, `reduce_window_sum`; `render/wasm.ts`) add four
+ *   lanes' partial sums in f64 and combine them in a fixed order: each f64 result is within
+ *   γ_k·Σ|x| of the exact sum (k terms, γ_k = k·2⁻⁵³/(1 − k·2⁻⁵³)), as the oracle's sequential
+ *   f64 sum is, so the two f32 results differ by at most 2γ_k·Σ|x| + 2 ulps of the oracle's
+ *   value (the two f32 roundings, one binade apart at worst). Where every partial sum is exact
+ *   in f64 (inputs spanning fewer than 29 − log₂k binades, as in the fused cases below) the
+ *   results are identical.
  * - exp, log, tanh and logistic of float32 run native f32 code (`render/wasm_math.ts`): within
  *   `NATIVE_MATH[op].ulps` ulps of the oracle's f64-rounded value (±∞ counting as ±2¹²⁸),
  *   NaN where it is NaN.
@@ -36,7 +46,7 @@ import fc from 'fast-check';
 import { test, test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NDArray } from '../src/core/array.js';
-import { backends, defaultBackend, getBackend, setDefaultBackend, type BackendName } from '../src/core/backends/backend.js';
+import { backends, getBackend, type BackendName } from '../src/core/backends/backend.js';
 import { WasmBackend } from '../src/core/backends/runtime/wasm.js';
 import { isNativeMath, NATIVE_MATH, type MathFn } from '../src/core/backends/render/wasm_math.js';
 import { storageOf, type DType, type TypedArray } from '../src/core/dtype.js';
@@ -46,27 +56,13 @@ import { config, grad, jit, jvp, np, scope, tree, vmap, type Array as VArray } f
 import { bind } from '../src/core/trace/trace.js';
 import type { Prim } from '../src/core/trace/primitive.js';
 import { CASES, applyPrim, describe, hashSeed, operands, type Operand, type PrimCase, type Spec } from '../props/prim_cases.js';
-import { prod } from './helpers.js';
+import { onBackend, prod, put } from './helpers.js';
 import { BINARY, EDGES, edgeOperands, f32, JIT_CASES, KERNEL_BINARY, KERNEL_UNARY, INT_ONLY_OPS, layerNorm, mlpLoss, softmax, UNARY } from './parity_cases.js';
 
 const ORACLE: BackendName = 'cpu';
 const TARGETS = backends().filter((b) => b !== ORACLE);
 const RUNS = Number(process.env.PROPS_RUNS ?? 12);
 const SEED = Number(process.env.PROPS_SEED ?? 42);
-
-/** Run `fn` with `name` as the default backend (constants and zero-operand primitives go there). */
-function onBackend<T>(name: BackendName, fn: () => T): T {
-  const saved = defaultBackend().name;
-  setDefaultBackend(name);
-  try {
-    return fn();
-  } finally {
-    setDefaultBackend(saved);
-  }
-}
-
-const put = (name: BackendName, o: Operand): NDArray =>
-  NDArray.fromData(getBackend(name), new (storageOf(o.dtype))(o.data), o.shape, o.dtype);
 
 const sameValue = (g: number, w: number, dtype: DType): boolean => (dtype === 'float32' && Number.isNaN(w) ? Number.isNaN(g) : Object.is(g, w));
 
@@ -76,6 +72,8 @@ type Tol =
   /** An f32 sum of `k` products; `abs`: the oracle's result on |a|, |b| (Σ|a||b| per element). */
   | { readonly kind: 'sum'; readonly k: number; readonly abs: ArrayLike<number> }
   | { readonly kind: 'ulps'; readonly n: number }
+  /** An f64-accumulated sum of at most `k` float32 terms in another order; `abs`: the oracle's Σ|x| per element. */
+  | { readonly kind: 'fsum'; readonly k: number; readonly abs: ArrayLike<number> }
   | { readonly kind: 'close' };
 const EXACT: Tol = { kind: 'exact' };
 const CLOSE: Tol = { kind: 'close' };
@@ -103,6 +101,11 @@ function within(g: number, w: number, dtype: DType, tol: Tol, i: number, scale: 
     }
     case 'ulps':
       return !Number.isNaN(g) && Math.abs(finite(g) - finite(w)) <= tol.n * ulpOf(w);
+    case 'fsum': {
+      const u = 2 ** -53;
+      const delta = ((2 * tol.k * u) / (1 - tol.k * u)) * tol.abs[i];
+      return !Number.isNaN(g) && Math.abs(finite(g) - finite(w)) <= delta + 2 * ulpOf(w);
+    }
     case 'close':
       return Number.isFinite(w) ? Math.abs(g - w) <= 1e-4 * Math.abs(w) + 1e-5 * scale : false;
   }
@@ -139,6 +142,19 @@ function primTol(target: BackendName, c: PrimCase, spec: Spec, ops: Operand[]): 
     const abs = ops.map((o) => ({ ...o, data: o.data.map(Math.abs) }));
     const sums = scope(() => onBackend(ORACLE, () => (applyPrim(c, spec, abs.map((o) => put(ORACLE, o)))[0] as VArray).dataSync().slice()));
     return { kind: 'sum', k: prod(lc.map((d) => spec.shapes[0][d])), abs: sums };
+  }
+  if ((c.prim === 'reduce_sum' || c.prim === 'reduce_window_sum') && spec.dtypes[0] === 'float32' && target === 'wasm') {
+    // k ≤ the operand's size terms per output element; Σ|x| is the oracle's sum of |x|.
+    const abs = ops.map((o) => ({ ...o, data: o.data.map(Math.abs) }));
+    const sums = scope(() => onBackend(ORACLE, () => (applyPrim(c, spec, abs.map((o) => put(ORACLE, o)))[0] as VArray).dataSync().slice()));
+    return { kind: 'fsum', k: Math.max(1, prod(spec.shapes[0])), abs: sums };
+  }
+  if (c.prim === 'conv_general_dilated' && spec.dtypes[0] === 'float32' && target === 'wasm') {
+    // An f32 sum over k = (input channel of the group, window tap): rhs size / output features terms.
+    const { rhsSpec } = (spec.params as { dimensionNumbers: { rhsSpec: number[] } }).dimensionNumbers;
+    const abs = ops.map((o) => ({ ...o, data: o.data.map(Math.abs) }));
+    const sums = scope(() => onBackend(ORACLE, () => (applyPrim(c, spec, abs.map((o) => put(ORACLE, o)))[0] as VArray).dataSync().slice()));
+    return { kind: 'sum', k: prod(spec.shapes[1]) / Math.max(1, spec.shapes[1][rhsSpec[0]]), abs: sums };
   }
   return EXACT;
 }

@@ -1,11 +1,15 @@
 /**
  * Shared test support (no tests here; the runner only picks up `*.test.ts`): seeded random
- * data with plain-JS reference copies, index arithmetic for naive references, approximate
- * comparison, and the golden fixture (`test/fixtures/core-golden.json`, schema in
- * scripts/golden/README.md).
+ * data with plain-JS reference copies, index arithmetic for naive references, running on a
+ * chosen backend, approximate and bitwise comparison, and the golden fixture
+ * (`test/fixtures/core-golden.json`, schema in scripts/golden/README.md).
  */
 import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
+import type { Operand } from '../props/prim_cases.js';
+import { NDArray } from '../src/core/array.js';
+import { defaultBackend, getBackend, setDefaultBackend, type BackendName } from '../src/core/backends/backend.js';
+import { storageOf } from '../src/core/dtype.js';
 import { bind1 } from '../src/core/trace/trace.js';
 import { lax, np, type Array as VArray, type DType } from '../src/index.js';
 
@@ -73,6 +77,22 @@ export const transposeView = (x: VArray, permutation: number[]): VArray => bind1
 /** A reversal that needs nothing beyond the core primitive. */
 export const revView = (x: VArray, dimensions: number[]): VArray => bind1('rev', [x], { dimensions }) as VArray;
 
+// ---------------------------------------------------------------- backends
+
+/** Run `fn` with `name` as the default backend (constants and zero-operand primitives go there). */
+export function onBackend<T>(name: BackendName, fn: () => T): T {
+  const saved = defaultBackend().name;
+  setDefaultBackend(name);
+  try {
+    return fn();
+  } finally {
+    setDefaultBackend(saved);
+  }
+}
+
+/** An operand of the case tables (`props/prim_cases.ts`) as an array on backend `name`, built directly (no primitive). */
+export const put = (name: BackendName, o: Operand): NDArray => NDArray.fromData(getBackend(name), new (storageOf(o.dtype))(o.data), o.shape, o.dtype);
+
 // ---------------------------------------------------------------- approximate comparison
 
 export interface Tolerance {
@@ -120,6 +140,14 @@ export function assertCloseToRef(got: VArray, want: Ref, what: string, tol = 1e-
 /** `x`'s values (flat, row-major) within atol = rtol = `tol` of `expected`. */
 export function assertValuesClose(x: VArray, expected: number[], tol = 1e-6, msg = ''): void {
   assertClose(x.dataSync(), expected, { rtol: tol, atol: tol }, msg);
+}
+
+/** Bit-for-bit equal values (NaN matches any NaN; ±0 differ): the first difference fails. */
+export function assertBits(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assert.is(got.length, want.length, `${what}: size`);
+  for (let i = 0; i < want.length; i++)
+    if (!Object.is(got[i], want[i]) && !(Number.isNaN(got[i]) && Number.isNaN(want[i])))
+      assert.unreachable(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
 }
 
 // ---------------------------------------------------------------- golden fixture

@@ -107,4 +107,15 @@ test('the vector loop and the scalar loop give the same bits', () => {
   }
 });
 
+test('exp: the common-case branch gives the bits of the general path', () => {
+  // Three values and a fourth lane per vector: 0 (every lane in range: the one-factor branch) or 1000 (the general path).
+  const xs = Float32Array.from({ length: 6000 }, (_, i) => -87.7 + (176.2 * i) / 5999);
+  const lanes = (fourth: number) => Float32Array.from({ length: (xs.length / 3) * 4 }, (_, i) => (i % 4 === 3 ? fourth : xs[i - Math.floor(i / 4)]));
+  const fast = evaluate('exp', lanes(0), 4), slow = evaluate('exp', lanes(1000), 4);
+  for (let i = 0; i < fast.length; i++)
+    if (i % 4 !== 3 && !Object.is(fast[i], slow[i])) assert.unreachable(`exp(${xs[i - Math.floor(i / 4)]}): ${fast[i]} in range, ${slow[i]} next to an overflow`);
+  assert.is(slow[3], Infinity);
+  assert.is(fast[3], 1);
+});
+
 test.run();

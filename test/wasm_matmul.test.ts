@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import type { RoutineParams } from '../src/core/backends/backend.js';
 import { CpuBackend } from '../src/core/backends/runtime/cpu.js';
 import { WasmBackend } from '../src/core/backends/runtime/wasm.js';
-import { lcg } from './helpers.js';
+import { assertBits, lcg } from './helpers.js';
 
 const wasm = new WasmBackend();
 const cpu = new CpuBackend();
@@ -47,13 +47,6 @@ function sequentialF32(a: Float32Array, b: Float32Array, p: P): Float32Array {
         out[(t * m + i) * n + j] = acc;
       }
   return out;
-}
-
-function assertBits(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
-  assert.is(got.length, want.length, `${what}: size`);
-  for (let i = 0; i < want.length; i++)
-    if (!Object.is(got[i], want[i]) && !(Number.isNaN(got[i]) && Number.isNaN(want[i])))
-      assert.unreachable(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
 }
 
 test('each element is the sequential f32 sum over k, on shapes around every block edge', () => {

@@ -165,7 +165,7 @@ test('shared temporaries, invariant expressions, f64 accumulators meeting f32 ve
   check(kernel2d(select(bin('lt', x, sumRow()), x, cnst(0, 'float32')), cols, ['float32']), [pos], 'x < Σx', false);
 });
 
-test('what stays scalar: short rows, reductions in the loop, JavaScript calls, integer division', () => {
+test('what stays scalar: short rows, reductions reading across the loop, JavaScript calls, integer division', () => {
   const x = load(0, flat(8), 'float32'), xi = load(0, flat(8), 'int32');
   const f = [{ dtype: 'float32' as DType, data: data('float32', 24) }], n = [{ dtype: 'int32' as DType, data: data('int32', 24) }];
   check(kernel2d(un('neg', load(0, flat(3), 'float32')), 3, ['float32']), [{ dtype: 'float32', data: data('float32', 9) }], 'short rows', false);
@@ -173,10 +173,14 @@ test('what stays scalar: short rows, reductions in the loop, JavaScript calls, i
   check(kernel2d(bin('div', xi, cnst(3, 'int32')), 8, ['int32']), n, 'integer division', false);
   const r = freshVar();
   const inner: Expr = { k: 'reduce', op: 'sum', vars: [{ name: r, size: 2 }], body: bin('mul', x, cast(varRef(r), 'float32')), dtype: 'float32' };
-  check(kernel2d(inner, 8, ['float32']), f, 'a reduction per element', false);
+  // A reduction per element reading contiguously in the loop (Σ_r over a leading axis): each lane runs its own, bit for bit.
+  check(kernel2d(inner, 8, ['float32']), f, 'a reduction per element', true);
+  const r2 = freshVar();
+  const across: Expr = { k: 'reduce', op: 'sum', vars: [{ name: r2, size: 2 }], body: load(0, bin('add', bin('mul', i1, idx(2)), varRef(r2)), 'float32'), dtype: 'float32' };
+  check(kernel2d(across, 8, ['float32']), f, 'a reduction reading across the loop', false);
 });
 
-test('reductions over a contiguous body: four body values at a time, folded in the scalar order', () => {
+test('reductions over a contiguous body: four body values at a time (float sums: see wasm_reduce.test.ts for the bound)', () => {
   for (const cols of [4, 5, 7, 37, 64]) {
     const x = load(0, bin('add', bin('mul', i0, idx(cols)), varRef('r')), 'float32');
     const xi = load(0, bin('add', bin('mul', i0, idx(cols)), varRef('r')), 'int32');

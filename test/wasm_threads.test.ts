@@ -144,6 +144,18 @@ test('a worker that never starts: the pool reports it instead of waiting forever
   assert.ok(Date.now() - t0 < 5000);
 });
 
+test('a worker that has not started where workers start only once the caller yields (a browser): its parts run on the caller', () => {
+  const silent = { postMessage() {}, terminate() {} };
+  const pool = new ThreadPool(wasm.heap.memory, () => silent, 200, false);
+  pool.resize(3);
+  const module = new WebAssembly.Module(new ModuleBuilder().build());
+  const calls: number[] = [];
+  pool.run({ id: 0, module }, 'f', (x) => calls.push(x), [[[1]], [[2], [3]], [[4]]]);
+  assert.equal(calls, [1, 2, 3, 4]);
+  assert.is(pool.started, 0);
+  assert.is(pool.jobs, 0, 'no part was handed to a worker');
+});
+
 test('workers do not keep the process alive', () => {
   const script = [
     "import { config, np, setDefaultBackend } from './src/index.ts';",

@@ -39,7 +39,8 @@ export async function loadJaxjs(threads: number): Promise<LibraryInfo> {
   };
 }
 
-function prepare(j: typeof Jax, inst: Instance): Prepared {
+/** An instance on jax-js's default device (wasm here; `bench/webgpu.ts` uses it on webgpu). */
+export function prepare(j: typeof Jax, inst: Instance): Prepared {
   const { numpy: np, lax, nn, jit, grad } = j;
   const owned: JArray[] = [];
   const jitted: { dispose(): void }[] = [];

@@ -57,6 +57,9 @@ async function bundleTfjs(): Promise<Tfjs> {
   }
 }
 
+/** The loaded tfjs module (after `loadTfjs`), for benchmarks with workloads of their own. */
+export const tfjsModule = (): Tfjs | undefined => tf;
+
 export async function loadTfjs(): Promise<LibraryInfo> {
   const t = await bundleTfjs();
   t.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);

@@ -119,7 +119,7 @@ export class NDArray extends Value {
   override async data(): Promise<TypedArray> {
     const c = this.contiguous();
     try {
-      return new (storageOf(this.dtype))(await c.backend.read(c.buffer));
+      return await c.backend.read(c.buffer); // a fresh copy (the Backend contract)
     } finally {
       if (c !== this) c.dispose();
     }

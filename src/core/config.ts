@@ -13,8 +13,9 @@ export const config = {
    * than one needs SharedArrayBuffer, worker threads and a calling thread that may block
    * (Node, or a browser worker); elsewhere the backend stays single-threaded. Results do not
    * depend on it: every element is computed by the same code whichever thread runs it.
+   * Default 0 (all cores), like PyTorch and ONNX Runtime.
    */
-  threads: 1,
+  threads: 0,
 };
 export type Config = typeof config;
 

@@ -12,7 +12,7 @@
  */
 import { NDArray } from './array.js';
 import { ShapedArray } from './aval.js';
-import { DTypeError, ShapeError, ValueError } from './errors.js';
+import { DeviceError, DTypeError, ShapeError, ValueError } from './errors.js';
 import * as lax from './lax.js';
 import { scalar, toValue } from './numpy/convert.js';
 import { convert } from './numpy/elementwise.js';
@@ -262,7 +262,11 @@ function staticBound(x: number | Value): number | null {
     if (!Number.isInteger(x)) throw new ValueError(`foriLoop: bounds must be integers, got ${x}`);
     return x;
   }
-  if (x instanceof NDArray && x.ndim === 0 && x.dtype !== 'float32' && x.dtype !== 'bool') return Number(x.item());
+  if (x instanceof NDArray && x.ndim === 0 && x.dtype !== 'float32' && x.dtype !== 'bool') {
+    if (!x.backend.hostMemory)
+      throw new DeviceError(`foriLoop: a bound on the ${x.backend.name} backend cannot be read synchronously; pass the bound as a JS number (e.g. Number((await x.data())[0]))`);
+    return Number(x.item());
+  }
   return null;
 }
 

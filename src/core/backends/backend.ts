@@ -45,6 +45,33 @@ export interface RoutineParams {
 }
 export type RoutineName = keyof RoutineParams;
 
+/**
+ * Fused routines: compositions a backend may run as one routine (not primitives, not in
+ * `RoutineParams`: CPU and wasm keep the composition). The jit emits one only where the
+ * backend's `acceptsFused` says yes (`kernel/attention_pattern.ts`).
+ */
+export interface AttentionParams {
+  /** out (batch, lq, dv) = softmax(q (batch, lq, d) · k (batch, lk, d)ᵀ, scaled, + mask) · v (batch, lk, dv). */
+  batch: number; lq: number; lk: number; d: number; dv: number;
+  /** The scores times (`mul`) or divided by (`div`) this float32 constant; null: unscaled. */
+  scale: { op: 'mul' | 'div'; value: number } | null;
+  /** An additive (batch, lq, lk) operand after the scale (a fifth input). */
+  mask: boolean;
+  /** nn.softmax's guards: a non-finite row max counts as 0, a zero row sum as 1. */
+  guarded: boolean;
+}
+export interface FusedParams {
+  attention: AttentionParams;
+}
+export type FusedName = keyof FusedParams;
+
+/** One kernel run: `run(kernel, inputs, out)`. */
+export interface KernelCall {
+  readonly kernel: Kernel;
+  readonly inputs: readonly DeviceBuffer[];
+  readonly out: DeviceBuffer;
+}
+
 export interface MemoryStats {
   /** Live buffers and their bytes, per backend. */
   readonly buffers: number;
@@ -53,18 +80,36 @@ export interface MemoryStats {
 
 export interface Backend {
   readonly name: BackendName;
+  /** Whether buffers live in host memory, so `readSync` works (CPU and wasm; not WebGPU). */
+  readonly hostMemory: boolean;
   alloc(dtype: DType, size: number): DeviceBuffer;
   upload(dtype: DType, data: TypedArray): DeviceBuffer;
   free(buf: DeviceBuffer): void;
+  /** The buffer's contents as a fresh typed array the caller owns (never a view of the buffer). */
   read(buf: DeviceBuffer): Promise<TypedArray>;
   /** Synchronous read; only backends whose memory is host memory support it. */
   readSync(buf: DeviceBuffer): TypedArray;
   /** Compile (cached by source) and run a kernel, writing its whole output buffer. */
   run(kernel: Kernel, inputs: readonly DeviceBuffer[], out: DeviceBuffer): void;
+  /**
+   * Optional: run a row group (`kernel/row_groups.ts`: kernels whose reads of one another's
+   * outputs are row-local), e.g. block by block over their rows; the results must equal
+   * running the calls one by one with `run`. Absent: the executor runs them one by one.
+   */
+  runRows?(calls: readonly KernelCall[]): void;
   /** The generated source for a kernel (what `run` compiles). */
   source(kernel: Kernel): string;
   routine<R extends RoutineName>(name: R, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], params: RoutineParams[R]): void;
   memoryStats(): MemoryStats;
+  /**
+   * `config.debugNans` where `readSync` does not work (WebGPU): check a float buffer for NaNs
+   * once its value arrives and throw `error(flatIndex)` of the first at the next read.
+   */
+  checkNansLater?(buf: DeviceBuffer, error: (flatIndex: number) => Error): void;
+  /** Whether `fused` runs routine `name` with these parameters (absent: no fused routines). */
+  acceptsFused?<F extends FusedName>(name: F, params: FusedParams[F]): boolean;
+  /** Run a fused routine `acceptsFused` accepted; operands are contiguous row-major buffers. */
+  fused?<F extends FusedName>(name: F, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], params: FusedParams[F]): void;
 }
 
 const registry = new Map<BackendName, Backend>();
@@ -84,6 +129,10 @@ export function setDefaultBackend(name: BackendName): void {
 }
 export function defaultBackend(): Backend {
   return getBackend(defaultName);
+}
+/** The default backend's name (JAX's `jax.default_backend()`; exported as `defaultBackend`). */
+export function defaultBackendName(): BackendName {
+  return defaultName;
 }
 export function backends(): BackendName[] {
   return [...registry.keys()];

@@ -9,8 +9,8 @@
  *  - it is a jaxpr output, is produced by a routine/interpreted call, or feeds one;
  *  - its expression contains a reduction and it is used twice, or by a consumer that reads
  *    each element several times (a broadcast: the reduction would rerun per element);
- *  - it is used by several kernels and its expression is expensive (then recomputing it in
- *    each would cost more than one write and a read per use).
+ *  - it is used by several kernels and recomputing it in all of them costs more than one
+ *    round trip through memory (the cost model at `MATERIALIZE_COST`).
  * An elementwise chain feeding a reduction thus becomes one kernel with the chain in the
  * reduction's body. Memory planning records, per step, the buffers whose last use it is,
  * so the executor frees (or reuses) them at once; jaxpr inputs and outputs are never freed.
@@ -23,6 +23,8 @@ import type { ExprRule, IndexFn } from '../prims/rules.js';
 import { rulesOf } from '../trace/rule_table.js';
 import { canonicalKernelExpr, ExprInterner } from './canonical.js';
 import { add, cnst, idx, load, mul, outVar, type Expr, type Kernel } from './ir.js';
+import type { AttentionParams } from '../backends/backend.js';
+import { foldAttention, type FusedCall } from './attention_pattern.js';
 
 /** How a kernel reads an input whose layout is not row-major (an NDArray view provides this). */
 export interface InputLayout {
@@ -48,6 +50,8 @@ export interface CallStep {
   readonly args: readonly Operand[];
   readonly outs: readonly number[];
   readonly free: readonly number[];
+  /** A fused routine run in place of `eqn` (see `attention_pattern.ts`). */
+  readonly fused?: FusedCall;
 }
 
 /**
@@ -74,8 +78,20 @@ export interface Program {
   readonly outputs: readonly Operand[];
 }
 
-/** Expression weight above which a value used by several kernels is materialised, not recomputed. */
-export const RECOMPUTE_LIMIT = 8;
+/**
+ * The recompute-or-materialise cost model, in units of one cheap arithmetic op per element
+ * (`ownCost`: a transcendental weighs 4, index arithmetic and loads are free). A value of
+ * weight c that k > 1 kernels would evaluate costs (k − 1)·c extra per element when each
+ * kernel recomputes it. Materialising it instead costs one write and one read more per
+ * element than fusing (the producing kernel reads its inputs once and writes it; each
+ * consumer then reads it in place of those inputs), and fused kernels over large arrays are
+ * bound by memory traffic rather than arithmetic, so an access weighs 2: the value is
+ * materialised when (k − 1)·c > MATERIALIZE_COST = 2 + 2. So exp(x − m) feeding a row sum and
+ * a division (softmax: c = 7, k = 2) is computed once, while x + 1 read by two kernels is
+ * recomputed. The model counts work, not any backend's speeds, so every backend lowers the
+ * same program.
+ */
+export const MATERIALIZE_COST = 4;
 
 const TRANSCENDENTAL: ReadonlySet<string> = new Set([
   'exp', 'expm1', 'log', 'log1p', 'sin', 'cos', 'tan', 'tanh', 'atan', 'sqrt', 'rsqrt', 'sigmoid', 'erf', 'erfinv', 'pow', 'atan2',
@@ -153,11 +169,14 @@ interface VarInfo {
 export interface LowerOptions {
   /** Per jaxpr input (constvars first), how kernels load it; null or missing: row-major. */
   layouts?: readonly (InputLayout | null | undefined)[];
+  /** Whether the target backend runs these attention shapes fused (`attention_pattern.ts`); absent: never. */
+  acceptsAttention?: (p: AttentionParams) => boolean;
 }
 
 export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Program {
   const invars = [...jaxpr.constvars, ...jaxpr.invars];
-  const eqns = jaxpr.eqns;
+  // Attention chains the backend runs fused are folded into one call (`attention_pattern.ts`).
+  const { eqns, fused: fusedCalls } = opts.acceptsAttention ? foldAttention(jaxpr, opts.acceptsAttention) : { eqns: jaxpr.eqns, fused: new Map<Eqn, FusedCall>() };
   const kinds = eqns.map((e) => rulesOf(e.prim).kind);
   const isOutput = new Set<Var>(jaxpr.outvars.filter((a): a is Var => a instanceof Var));
   const invarSet = new Set<Var>(invars);
@@ -207,7 +226,7 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Program {
     const rerun = vi.reduces && (vi.consumers.length > 1 || vi.consumers.some((c) => eqns[c].outvars[0].aval.size > v.aval.size));
     vi.materialized = forced || rerun || (viewCandidate.has(v) && hasRef(e.inputs[0]));
   });
-  // Backward: a value shared by several kernels is materialised when recomputing it is expensive.
+  // Backward: a value shared by k > 1 kernels is materialised when recomputing it costs more than memory (`MATERIALIZE_COST`).
   const roots = new Map<Var, Set<Var>>();
   for (let i = eqns.length - 1; i >= 0; i--) {
     const e = eqns[i];
@@ -217,7 +236,7 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Program {
     if (!vi.materialized) {
       const r = new Set<Var>();
       for (const c of vi.consumers) for (const x of roots.get(eqns[c].outvars[0]) ?? []) r.add(x);
-      if (r.size > 1 && vi.cost > RECOMPUTE_LIMIT) vi.materialized = true;
+      if (r.size > 1 && (r.size - 1) * vi.cost > MATERIALIZE_COST) vi.materialized = true;
       else roots.set(v, r);
     }
     if (vi.materialized) roots.set(v, new Set([v]));
@@ -304,7 +323,7 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Program {
       if (ref === undefined) throw new Error(`lower: ${e.prim} reads a value that was not materialised`);
       return { ref };
     });
-    steps.push({ kind: kinds[i] as 'routine' | 'interpret', eqn: e, args, outs: e.outvars.map(newRef), free: [] });
+    steps.push({ kind: kinds[i] as 'routine' | 'interpret', eqn: e, args, outs: e.outvars.map(newRef), free: [], ...(fusedCalls.has(e) ? { fused: fusedCalls.get(e) } : {}) });
   });
   const outputs: Operand[] = jaxpr.outvars.map((a) => (a instanceof Literal ? { literal: a } : { ref: refOf.get(a)! }));
 

@@ -8,7 +8,9 @@
  * use and reused by the next allocation of the same bucket, and the pool is emptied when
  * the run ends, so a program holds no buffers between runs. Routine and interpreted steps
  * take and return arrays; their results are made row-major (kernels read intermediates as
- * row-major) and disposed at their last use.
+ * row-major) and disposed at their last use. A run of kernels whose reads of one another are
+ * row-local (`row_groups.ts`) goes to the backend's `runRows` where it has one (cache blocking
+ * across kernels on the wasm backend), else its kernels run one by one.
  *
  * `compileJaxpr` optimises and lowers a jaxpr once (cached on the Jaxpr object), and this
  * module installs `runJit` as the eager implementation of the `jit` primitive.
@@ -23,7 +25,9 @@ import { optimize } from '../ir/passes/index.js';
 import { setJitRunner } from '../prims/jit.js';
 import { rulesOf } from '../trace/rule_table.js';
 import type { Value } from '../trace/value.js';
-import { lowerJaxpr, type InputLayout, type Program } from './lower.js';
+import { lowerJaxpr, type InputLayout, type KernelStep, type Program } from './lower.js';
+import { rowGroups } from './row_groups.js';
+import { runFused } from './run_fused.js';
 
 /** Raw buffers of one run, reused by (dtype, size) and released when the run ends. */
 class BufferPool {
@@ -109,8 +113,24 @@ function execute(p: Program, inputs: readonly NDArray[], backend: Backend, pool:
     if ('buf' in e) pool.release(e.buf);
     else if (!e.input) e.arr.dispose();
   };
+  // A row group: every output allocated before any of the group's buffers is released (the
+  // kernels run interleaved by blocks of rows, so no output may reuse another's buffer).
+  const runRowGroup = (ks: readonly KernelStep[]): void => {
+    for (const k of ks) env[k.out] = { buf: pool.alloc(p.avals[k.out].dtype, p.avals[k.out].size) };
+    backend.runRows!(ks.map((k) => ({ kernel: k.kernel, inputs: k.args.map(bufferOf), out: bufferOf(k.out) })));
+    if (config.debugNans) for (const k of ks) if (p.avals[k.out].dtype === 'float32') checkNans(backend, bufferOf(k.out), k.kernel.label);
+    for (const k of ks) for (const r of k.free) release(r);
+  };
 
-  for (const s of p.steps) {
+  const groups = backend.runRows ? new Map(rowGroups(p).map((g) => [g.start, g])) : null;
+  for (let at = 0; at < p.steps.length; at++) {
+    const s = p.steps[at];
+    const group = groups?.get(at);
+    if (group) {
+      at = group.end - 1;
+      runRowGroup(p.steps.slice(group.start, group.end) as KernelStep[]);
+      continue;
+    }
     if (s.kind === 'kernel') {
       const a = p.avals[s.out];
       const out = pool.alloc(a.dtype, a.size);
@@ -130,7 +150,8 @@ function execute(p: Program, inputs: readonly NDArray[], backend: Backend, pool:
       const args = s.args.map((o) => ('ref' in o ? arrayOf(o.ref) : literalArray(backend, o.literal)));
       const rule = rulesOf(s.eqn.prim);
       let outs: Value[];
-      if (rule.kind === 'routine') outs = rule.impl(args, s.eqn.params, s.eqn.outvars.map((v) => v.aval));
+      if (s.kind === 'routine' && s.fused) outs = [runFused(s.fused, args, s.eqn.outvars[0].aval)];
+      else if (rule.kind === 'routine') outs = rule.impl(args, s.eqn.params, s.eqn.outvars.map((v) => v.aval));
       else if (rule.kind === 'interpret') outs = rule.impl(args, s.eqn.params);
       else throw new Error(`jit: ${s.eqn.prim} is an expression primitive, not a call`);
       s.outs.forEach((r, k) => {
@@ -156,8 +177,11 @@ function execute(p: Program, inputs: readonly NDArray[], backend: Backend, pool:
 
 /** `config.debugNans` under jit: name the fused kernel (its primitives) that produced the first NaN. */
 function checkNans(backend: Backend, buf: DeviceBuffer, label: string): void {
+  const error = (at: number) => new FloatingPointError(`debugNans: jit kernel ${label} produced a NaN at flat index ${at}`);
+  // No synchronous reads (WebGPU): checked when the value arrives, thrown at the next read.
+  if (!backend.hostMemory && backend.checkNansLater) return backend.checkNansLater(buf, error);
   const at = backend.readSync(buf).findIndex((v) => Number.isNaN(v));
-  if (at >= 0) throw new FloatingPointError(`debugNans: jit kernel ${label} produced a NaN at flat index ${at}`);
+  if (at >= 0) throw error(at);
 }
 
 // ------------------------------------------------------------------ compile cache
@@ -210,10 +234,13 @@ export function programFor(jaxpr: Jaxpr, inputs: readonly NDArray[]): { program:
   const c = compileJaxpr(jaxpr);
   const args = inputs.map((a) => (a.offset !== 0 && !a.isContiguous ? a.contiguous() : a));
   const ls = args.map(layoutOf);
-  const key = ls.map((l) => l.key).join(';');
+  // A backend with fused routines gets programs of its own (`attention_pattern.ts`).
+  const backend = args[0]?.backend ?? defaultBackend();
+  const fusing = backend.acceptsFused ? backend : null;
+  const key = ls.map((l) => l.key).join(';') + (fusing ? `;fused:${fusing.name}` : '');
   let program = c.programs.get(key);
   if (!program) {
-    program = lowerJaxpr(c.jaxpr, { layouts: ls.map((l) => l.layout) });
+    program = lowerJaxpr(c.jaxpr, { layouts: ls.map((l) => l.layout), acceptsAttention: fusing ? (p) => fusing.acceptsFused!('attention', p) : undefined });
     c.programs.set(key, program);
   }
   return { program, inputs: args };

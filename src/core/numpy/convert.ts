@@ -6,7 +6,7 @@
 import { NDArray, type NestedArray } from '../array.js';
 import { defaultBackend } from '../backends/backend.js';
 import { checkDType, coerceScalar, scalarDType, storageOf, type DType, type TypedArray } from '../dtype.js';
-import { ValueError } from '../errors.js';
+import { DeviceError, ValueError } from '../errors.js';
 import { Value } from '../trace/value.js';
 
 /** Anything an op accepts as an array operand. */
@@ -65,6 +65,8 @@ export function array(data: ArrayLike, dtype?: DType): NDArray {
 }
 
 function castArray(x: NDArray, dtype: DType): NDArray {
+  if (!x.backend.hostMemory)
+    throw new DeviceError(`array: converting a ${x.aval.str()} array on the ${x.backend.name} backend to ${dtype} reads it on the host, which cannot be done synchronously; use np.astype(x, '${dtype}') (a cast on the device) or np.array(await x.data(), '${dtype}')`);
   const src = x.dataSync();
   const store = new (storageOf(dtype))(src.length);
   for (let i = 0; i < src.length; i++) store[i] = coerceScalar(src[i], dtype);

@@ -5,7 +5,8 @@
  * removals, flips and split pieces are zero-copy views of their operand's buffer.
  */
 import { promote, type DType } from '../dtype.js';
-import { AxisError, DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { NDArray } from '../array.js';
+import { AxisError, DeviceError, DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { broadcastShapes, normAxes, normAxis, prod, shapeEq } from '../shape.js';
 import { bind1 } from '../trace/trace.js';
 import { Value } from '../trace/value.js';
@@ -381,6 +382,8 @@ export function repeat(x: ArrayLike, repeats: number | readonly number[] | Value
   let counts: number[] | number;
   if (repeats instanceof Value) {
     if (repeats.dtype === 'float32' || repeats.dtype === 'bool') throw new DTypeError(`repeat: repeats must be integers, got ${repeats.aval.str()}`);
+    if (repeats instanceof NDArray && !repeats.backend.hostMemory)
+      throw new DeviceError(`repeat: the output shape depends on the values of repeats ${repeats.aval.str()}, which live on the ${repeats.backend.name} backend and cannot be read synchronously; pass repeats as JS numbers (e.g. Array.from(await repeats.data()))`);
     counts = repeats.ndim === 0 ? Number(repeats.item()) : Array.from(repeats.dataSync());
   } else counts = typeof repeats === 'number' ? repeats : [...repeats];
   if (Array.isArray(counts) && counts.length === 1) counts = counts[0];

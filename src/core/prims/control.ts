@@ -15,8 +15,8 @@
  *   whose carries accumulate the consts' cotangents. `while` has no transpose.
  */
 import { ShapedArray } from '../aval.js';
-import { scope } from '../array.js';
-import { DTypeError, ShapeError, ValueError } from '../errors.js';
+import { NDArray, scope } from '../array.js';
+import { DeviceError, DTypeError, ShapeError, ValueError } from '../errors.js';
 import { Jaxpr, Var, type Atom, type Eqn } from '../ir/jaxpr.js';
 import * as lax from '../lax.js';
 import { shapeEq } from '../shape.js';
@@ -489,6 +489,12 @@ export const controlRules: RuleTable<'cond' | 'scan' | 'while'> = {
       return out.map((a, i) => new ShapedArray(a.shape, a.dtype, branches.every((b) => b.outAvals[i].weakType)));
     },
     impl: ([index, ...ops], { branches }) => {
+      if (index instanceof NDArray && !index.backend.hostMemory && branches.length > 1) {
+        // The index cannot be read synchronously (WebGPU): run every branch and select, as vmap(cond) does.
+        const idx = lax.clamp(0, index, branches.length - 1);
+        const per = branches.map((b) => evalJaxpr(b, [], ops));
+        return per[0].map((o, j) => lax.selectN(lax.broadcastInDim(idx, o.shape, []), ...per.map((p) => p[j])));
+      }
       const i = Math.min(Math.max(Number(index.item()), 0), branches.length - 1);
       return evalJaxpr(branches[i], [], ops);
     },
@@ -549,6 +555,12 @@ export const controlRules: RuleTable<'cond' | 'scan' | 'while'> = {
     impl: (args, { condJaxpr, bodyJaxpr, condNconsts: cn, bodyNconsts: bn }) => {
       const cc = args.slice(0, cn), bc = args.slice(cn, cn + bn);
       let carry = args.slice(cn + bn);
+      const onDevice = carry.find((c) => c instanceof NDArray && !c.backend.hostMemory) as NDArray | undefined;
+      if (onDevice)
+        throw new DeviceError(
+          `lax.whileLoop: the loop state lives on the ${onDevice.backend.name} backend, whose arrays cannot be read synchronously, and a while loop reads its predicate after every iteration; ` +
+            'use lax.foriLoop with JS-number bounds or lax.scan (a fixed number of iterations), or run the loop on the CPU (devicePut to cpu)',
+        );
       while (scope(() => evalJaxpr(condJaxpr, [], [...cc, ...carry])[0].item(), () => [])) carry = scope(() => evalJaxpr(bodyJaxpr, [], [...bc, ...carry]), (r) => r);
       return carry;
     },

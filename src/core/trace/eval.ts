@@ -69,9 +69,17 @@ export class EvalTrace implements Trace {
 function checkNans(prim: string, outs: readonly NDArray[]): void {
   outs.forEach((o, i) => {
     if (o.dtype !== 'float32') return;
+    const error = (at: number) => new FloatingPointError(`debugNans: ${prim} produced a NaN in output ${i} ${o.aval.str()} at flat index ${at}`);
+    if (!o.backend.hostMemory && o.backend.checkNansLater) {
+      // No synchronous reads (WebGPU): checked when the value arrives, thrown at the next read.
+      const c = o.contiguous();
+      o.backend.checkNansLater(c.buffer, error);
+      if (c !== o) c.dispose();
+      return;
+    }
     const d = o.dataSync();
     const at = d.findIndex((v) => Number.isNaN(v));
-    if (at >= 0) throw new FloatingPointError(`debugNans: ${prim} produced a NaN in output ${i} ${o.aval.str()} at flat index ${at}`);
+    if (at >= 0) throw error(at);
   });
 }
 

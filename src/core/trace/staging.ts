@@ -40,7 +40,7 @@ export class JaxprTrace implements Trace {
   atom(op: string, x: Value): Atom {
     if (x instanceof JaxprTracer && x.trace === this) return x.v;
     checkLeak(op, x);
-    if (x instanceof NDArray && x.ndim === 0 && x.backend.name === 'cpu') {
+    if (x instanceof NDArray && x.ndim === 0 && x.backend.hostMemory) {
       const v = x.dataSync()[0];
       return new Literal(x.dtype === 'bool' ? v !== 0 : v, x.aval, x);
     }

@@ -20,10 +20,17 @@
  * (`wasm_simd.ts`, lane for lane equal to the scalar ones): loop-invariant subexpressions are
  * computed once before the loop and splatted (temporaries the emitter bound outside the loop
  * are reused), loads contiguous in the loop variable become `v128.load`, other varying loads
- * are gathered lane by lane, and a reduction in the loop, a call into JavaScript or an op
- * without a vector form leaves the loop scalar. The innermost loop of a sum, product, max or
- * min reduction is vectorised the same way: four body values at a time, folded into the
- * accumulator one after the other in the scalar loop's order (so f64 sums stay bit-exact).
+ * are gathered lane by lane. A reduction in the loop whose body reads contiguously in the loop
+ * variable (Σ_r x[r, i], a reduction over a leading axis) runs per lane (`vreduce`: each lane
+ * the scalar loop's own reduction, float sums and products in f64 lanes rounded once by their
+ * consumer — bit for bit the scalar result), sixteen outputs per iteration while sixteen
+ * remain (each step of the reduction then reads a whole cache line of its row, where four
+ * outputs would revisit every line four times), then four; any other reduction in the loop, a call into
+ * JavaScript or an op without a vector form leaves the loop scalar. The innermost loop of a sum, product, max or
+ * min reduction is vectorised the same way: four body values at a time, kept in per-lane
+ * accumulators combined in a fixed order after the loop (`vectorAccumulator`: float32 sums in
+ * f64 lanes, within γ_{n/4+3}·Σ|x| of the exact sum like the oracle's sequential f64 sum;
+ * max, min and integer sums exact), products folded in the scalar loop's order.
  * Vector constants live in mutable globals (`vconst`).
  */
 import { itemSize, type DType } from '../../dtype.js';
@@ -39,7 +46,7 @@ import {
   type Frag, type HelperName, type OpContext, type WTy,
 } from './wasm_ops.js';
 import {
-  f4const, i4const, norm, NotVectorizable, vBinary, vBitcast, vCast, vfrag, vSelect, vShiftBy, vUnary,
+  f4const, i4const, norm, NotVectorizable, vBinary, vBitcast, vCast, vfrag, vRound, vSelect, vShiftBy, vUnary,
   type VecContext, type VFrag, type VVal,
 } from './wasm_simd.js';
 
@@ -319,17 +326,27 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext, VecC
     const { kernel } = this;
     const iv = this.localOf(loop.v);
     const pre = new Code();
-    const body = new Code();
+    const after = new Code();
 
-    // How often each varying node is used (shared ones are computed once per iteration).
+    // How often each varying node is used (shared ones are computed once per iteration); in the
+    // body of a reduction in the loop, nodes that depend on its variables are counted per reduction step.
     const uses = new Map<Expr, number>();
-    const count = (e: Expr): void => {
-      if (!loop.varies(e)) return;
-      const n = uses.get(e) ?? 0;
-      uses.set(e, n + 1);
+    const stepUses = new Map<Expr, number>();
+    const free = freeVariables();
+    const count = (e: Expr, reduceVars: ReadonlySet<string> | null = null): void => {
+      const inStep = reduceVars !== null && [...free(e)].some((v) => reduceVars.has(v));
+      if (!inStep && !loop.varies(e)) return;
+      const m = inStep ? stepUses : uses;
+      const n = m.get(e) ?? 0;
+      m.set(e, n + 1);
       if (n > 0) return;
-      if (e.k === 'reduce') throw new NotVectorizable('a reduction in the innermost loop');
-      children(e).forEach(count);
+      if (e.k === 'reduce') {
+        if (reduceVars !== null || 'op' in loop.kind || e.op === 'argmax' || e.op === 'argmin')
+          throw new NotVectorizable('a reduction in the innermost loop');
+        const vars = new Set(e.vars.map((v) => v.name));
+        return count(e.body, vars);
+      }
+      children(e).forEach((c) => count(c, inStep ? reduceVars : null));
     };
     count(loop.root);
 
@@ -350,89 +367,314 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext, VecC
       return hoist(e).val;
     };
 
-    const bound = new Map<Expr, VFrag>();
-    const vexpr = (e: Expr): VVal => {
-      if (!loop.varies(e)) return invariant(e);
-      const b = bound.get(e);
-      if (b) return b;
-      const v = vinline(e);
-      if ((uses.get(e) ?? 0) > 1 && v.ty !== 'wide') {
+    /** A shared node's value: computed (and teed into a local) at its first use, read from the local after. */
+    const share = (e: Expr, v: VVal, m: Map<Expr, number>, memo: Map<Expr, VVal>): VVal => {
+      if ((m.get(e) ?? 0) > 1 && v.ty !== 'wide') {
+        if (v.ty === 'w4') {
+          memo.set(e, { ...v, code: new Code() });
+          return v;
+        }
         const l = this.fn.local('v128');
-        bound.set(e, vfrag(v.ty, (c) => c.localGet(l), v.mask));
+        memo.set(e, vfrag(v.ty, (c) => c.localGet(l), v.mask));
         return vfrag(v.ty, (c) => c.append(v.code).localTee(l), v.mask);
       }
       return v;
     };
-    const vinline = (e: Expr): VVal => {
-      switch (e.k) {
-        case 'var': return vfrag('i4', (c) => c.localGet(iv).op('i32x4.splat').append(new Code().v128Const(IOTA)).op('i32x4.add'));
-        case 'load': return this.vectorLoad(e, loop, pre);
-        case 'un': return vUnary(this, e.op, vexpr(e.x), e.x.dtype);
-        case 'bin': {
-          if (e.op === 'shl' || e.op === 'shrl' || e.op === 'shra') {
-            if (loop.varies(e.b)) throw new NotVectorizable('a shift by a varying amount');
-            const a = vexpr(e.a);
-            const amount = e.b.k === 'const' ? this.constant(e.b.v, e.b.dtype) : { code: new Code().localGet(hoist(e.b).scalar) };
-            return vShiftBy(this, e.op, a, amount, e.a.dtype);
+
+    /**
+     * The vector values of `groups` consecutive groups of four iterations (i + 4g … i + 4g + 3):
+     * `value(g)` for the root, each group with its own shared temporaries; a reduction in the
+     * loop runs one set of loops for all groups (`vreduce`).
+     */
+    const grouped = (groups: number) => {
+      const bound = Array.from({ length: groups }, () => new Map<Expr, VVal>());
+      const reduced = new Map<Expr, VVal[]>();
+      const vexpr = (e: Expr, g: number): VVal => {
+        if (!loop.varies(e)) return invariant(e);
+        const b = bound[g].get(e);
+        if (b) return b;
+        if (e.k === 'reduce') {
+          // The first group to reach it (group 0: groups are built in order) runs the loops for all.
+          let r = reduced.get(e);
+          if (!r) reduced.set(e, (r = vreduce(e)));
+          return share(e, r[g], uses, bound[g]);
+        }
+        return share(e, vinline(e, g, (x) => vexpr(x, g), (x) => this.vectorLoad(x, loop, pre, g)), uses, bound[g]);
+      };
+      /** One op of group g, its operands by `rec`, loads by `vload`. */
+      const vinline = (e: Expr, g: number, rec: (x: Expr) => VVal, vload: (x: Extract<Expr, { k: 'load' }>) => VVal): VVal => {
+        switch (e.k) {
+          case 'var': return vfrag('i4', (c) => c.localGet(iv).i32Const(4 * g).op('i32.add').op('i32x4.splat').append(new Code().v128Const(IOTA)).op('i32x4.add'));
+          case 'load': return vload(e);
+          case 'un': return vUnary(this, e.op, rec(e.x), e.x.dtype);
+          case 'bin': {
+            if (e.op === 'shl' || e.op === 'shrl' || e.op === 'shra') {
+              if (loop.varies(e.b) || stepUses.has(e.b)) throw new NotVectorizable('a shift by a varying amount');
+              const a = rec(e.a);
+              const amount = e.b.k === 'const' ? this.constant(e.b.v, e.b.dtype) : { code: new Code().localGet(hoist(e.b).scalar) };
+              return vShiftBy(this, e.op, a, amount, e.a.dtype);
+            }
+            const a = rec(e.a);
+            return vBinary(this, e.op, a, rec(e.b), e.a.dtype);
           }
-          const a = vexpr(e.a);
-          return vBinary(this, e.op, a, vexpr(e.b), e.a.dtype);
+          case 'select': {
+            // Operands in the order their code runs (shared nodes are bound at their first use).
+            const t = rec(e.t), f = rec(e.f);
+            return vSelect(this, rec(e.c), t, f, e.c.dtype);
+          }
+          case 'cast': return vCast(this, rec(e.x), e.x.dtype, e.dtype);
+          case 'bitcast': return vBitcast(rec(e.x), e.x.dtype, e.dtype);
+          case 'const': case 'reduce': throw new NotVectorizable(e.k);
         }
-        case 'select': {
-          // Operands in the order their code runs (shared nodes are bound at their first use).
-          const t = vexpr(e.t), f = vexpr(e.f);
-          return vSelect(this, vexpr(e.c), t, f, e.c.dtype);
+      };
+
+      /**
+       * A reduction whose value varies in the loop (a reduction over a leading axis: Σ_r x[r, i]):
+       * each lane runs its own reduction, its steps in the scalar loop's order — float sums and
+       * products in f64 halves (a wide vector, rounded once by its consumer), so every lane equals
+       * the scalar result bit for bit. One set of loops serves every group (a step reads the
+       * groups' adjacent vectors of a row: whole cache lines at a time). The body's nodes that do
+       * not depend on the reduction's variables are computed once before its loops, those that
+       * depend on them alone are splatted per step; its loads must be contiguous in the loop
+       * variable (`v128.load`s from a base recomputed per step): a body reading across the loop
+       * (x[i, r]) is a row reduction, whose own loop is vectorised instead. Returns each group's
+       * value; the first carries the loops' code.
+       */
+      const vreduce = (e: Extract<Expr, { k: 'reduce' }>): VVal[] => {
+        const op = e.op as 'sum' | 'prod' | 'max' | 'min';
+        if (e.dtype !== e.body.dtype) throw new NotVectorizable('a reduction changing the dtype');
+        const before = new Code(), step = new Code(), init = new Code();
+        const bases = new Map<Expr, number>();
+        const wide = e.dtype === 'float32' && (op === 'sum' || op === 'prod');
+        const accs = Array.from({ length: groups }, (_, g) => {
+          const stepBound = new Map<Expr, VVal>();
+          const outside = new Map<Expr, VVal>();
+          const rec = (x: Expr): VVal => {
+            if (!stepUses.has(x)) {
+              // Independent of the reduction's variables: invariant, or computed before its loops.
+              if (!loop.varies(x)) return invariant(x);
+              let o = outside.get(x);
+              if (!o) {
+                const v = vexpr(x, g);
+                if (v.ty !== 'f4' && v.ty !== 'i4') throw new NotVectorizable('a wide value in a reduction body');
+                const l = this.fn.local('v128');
+                before.append(v.code).localSet(l);
+                outside.set(x, (o = vfrag(v.ty, (c) => c.localGet(l), v.mask)));
+              }
+              return o;
+            }
+            const b = stepBound.get(x);
+            if (b) return b;
+            let v: VVal;
+            if (!loop.varies(x)) {
+              // Depends on the reduction's variables only: the scalar value, splatted.
+              const s = this.scalarOf(x, loop);
+              if (s.ty === 'f64') throw new NotVectorizable('a wide value in a reduction body');
+              v = vfrag(s.ty === 'f32' ? 'f4' : 'i4', (c) => c.append(s.code).op(s.ty === 'f32' ? 'f32x4.splat' : 'i32x4.splat'));
+            } else
+              v = vinline(x, g, rec, (l) => {
+                // A row reduction (x[i, r]) gathers here: its own loop is vectorised instead.
+                if (!this.contiguousTerms(l.index, loop)) throw new NotVectorizable('a reduction reading across the loop');
+                return this.vectorLoad(l, loop, step, g, bases);
+              });
+            return share(x, v, stepUses, stepBound);
+          };
+          const value = rec(e.body);
+          if (value.ty !== 'f4' && value.ty !== 'i4') throw new NotVectorizable('a wide reduction body');
+          const lanes = norm(value);
+          const [lo, hi] = [this.fn.local('v128'), this.fn.local('v128')];
+          if (wide) {
+            const [t, x] = [this.fn.local('v128'), this.fn.local('v128')];
+            const high = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+            const f64op = op === 'sum' ? 'f64x2.add' : 'f64x2.mul';
+            init.f64Const(reduceIdentity(op, 'float32')).op('f64x2.splat').localTee(lo).localSet(hi);
+            // acc ⊕ x per lane, the accumulator first as in the scalar loop
+            step.append(lanes.code).localTee(t).op('f64x2.promote_low_f32x4').localSet(x).localGet(lo).localGet(x).op(f64op).localSet(lo)
+              .localGet(t).localGet(t).shuffle(high).op('f64x2.promote_low_f32x4').localSet(x).localGet(hi).localGet(x).op(f64op).localSet(hi);
+          } else {
+            const identity = reduceIdentity(op, e.dtype);
+            init.append((e.dtype === 'float32' ? f4const(this, identity) : i4const(this, this.constant(identity, e.dtype).k!)).code).localSet(lo);
+            const current = vfrag(lanes.ty, (c) => c.localGet(lo));
+            step.append(vBinary(this, op === 'sum' ? 'add' : op === 'prod' ? 'mul' : op, current, lanes, e.dtype).code).localSet(lo);
+          }
+          return { lo, hi, ty: lanes.ty };
+        });
+        // The reduction's loops (row-major over its variables, as the scalar loops), skipped when empty.
+        const code = new Code().append(before).append(init);
+        if (e.vars.every((v) => v.size > 0)) {
+          for (const v of e.vars) code.i32Const(0).localSet(this.localOf(v.name)).loop();
+          code.append(step);
+          for (const v of [...e.vars].reverse()) {
+            const r = this.localOf(v.name);
+            code.localGet(r).i32Const(1).op('i32.add').localTee(r).i32Const(v.size).op('i32.lt_s').brIf(0).end();
+          }
         }
-        case 'cast': return vCast(this, vexpr(e.x), e.x.dtype, e.dtype);
-        case 'bitcast': return vBitcast(vexpr(e.x), e.x.dtype, e.dtype);
-        case 'const': case 'reduce': throw new NotVectorizable(e.k);
-      }
+        return accs.map(({ lo, hi, ty }, g) => {
+          const run = g === 0 ? code : new Code();
+          return wide ? { ty: 'w4', code: run, lo, hi } : vfrag(ty, (c) => c.append(run).localGet(lo));
+        });
+      };
+      return (g: number): VVal => vexpr(loop.root, g);
     };
 
-    const value = vexpr(loop.root);
-    if (value.ty === 'wide') throw new NotVectorizable('a wide result');
     const kind = loop.kind;
     const axis = 'axis' in kind ? kind.axis : -1;
-    if ('axis' in kind) {
-      const elt = itemSize(kernel.outDtype);
-      body.localGet(0);
-      if (kernel.outDtype === 'bool') {
-        const s = this.vscratch('va');
-        body.append(norm(value).code).localTee(s).localGet(s).op('i16x8.narrow_i32x4_u').localTee(s).localGet(s).op('i8x16.narrow_i16x8_u').memLane('v128.store32_lane', 0, 0, 0);
-      } else body.append(value.code).mem('v128.store', 0, 0);
-      body.localGet(0).i32Const(4 * elt).op('i32.add').localSet(0);
-    } else {
-      // acc = acc ⊕ lane 0, then ⊕ lane 1, … (the renderer's own scalar accumulate)
-      const lanes = this.fn.local('v128');
-      body.append(norm(value).code).localSet(lanes);
-      const bodyTy = loop.root.dtype;
-      const { op, acc, dtype } = kind as { op: 'sum' | 'prod' | 'max' | 'min'; acc: string; dtype: DType };
-      for (let l = 0; l < 4; l++) {
-        const lane = bodyTy === 'float32' ? frag('f32', (c) => c.localGet(lanes).lane('f32x4.extract_lane', l)) : frag('i32', (c) => c.localGet(lanes).lane('i32x4.extract_lane', l));
-        body.append(this.assign(acc, this.accumulate(op, this.ref(acc), lane, dtype)).code);
+    /** The vector loop's body for `groups` groups of four iterations. */
+    const bodyOf = (groups: number): Code => {
+      const value = grouped(groups);
+      const body = new Code();
+      for (let g = 0; g < groups; g++) {
+        let v = value(g);
+        if (v.ty === 'wide') throw new NotVectorizable('a wide result');
+        if (v.ty === 'w4') v = vRound(v);
+        if ('axis' in kind) {
+          const elt = itemSize(kernel.outDtype);
+          body.localGet(0);
+          if (kernel.outDtype === 'bool') {
+            const s = this.vscratch('va');
+            body.append(norm(v).code).localTee(s).localGet(s).op('i16x8.narrow_i32x4_u').localTee(s).localGet(s).op('i8x16.narrow_i16x8_u').memLane('v128.store32_lane', 0, 4 * g, 0);
+          } else body.append(v.code).mem('v128.store', 16 * g * (elt / 4), 0);
+        } else {
+          const { op, acc, dtype } = kind as { op: 'sum' | 'prod' | 'max' | 'min'; acc: string; dtype: DType };
+          const partial = this.vectorAccumulator(op, acc, dtype, loop.root.dtype);
+          pre.append(partial.init);
+          body.append(partial.step(norm(v)));
+          after.append(partial.finish);
+        }
       }
-    }
+      if ('axis' in kind) body.localGet(0).i32Const(4 * groups * itemSize(kernel.outDtype)).op('i32.add').localSet(0);
+      return body;
+    };
+    // An output loop computing reductions takes four groups (sixteen outputs) at a time first:
+    // each step of the reductions then reads a whole cache line of each row.
+    const wideGroups = 'axis' in kind && [...uses.keys()].some((e) => e.k === 'reduce') ? 4 : 1;
+    const bodies = wideGroups > 1 ? [bodyOf(wideGroups), bodyOf(1)] : [bodyOf(1)];
 
-    // while (i + 4 <= end) { body; i += 4 }
+    // while (i + 4·groups <= end) { body; i += 4·groups }, for each body in turn
     const code = new Code().append(pre);
     code.append(axis === this.splitAxis ? new Code().localGet(this.lo) : new Code().i32Const(0)).localSet(iv);
-    code.block().loop().localGet(iv).i32Const(3).op('i32.add');
-    this.loopEnd(axis, loop.size)(code);
-    code.op('i32.ge_s').brIf(1).append(body).localGet(iv).i32Const(4).op('i32.add').localSet(iv).br(0).end().end();
-    return code;
+    bodies.forEach((body, k) => {
+      const step = 4 * (k === 0 ? wideGroups : 1);
+      code.block().loop().localGet(iv).i32Const(step - 1).op('i32.add');
+      this.loopEnd(axis, loop.size)(code);
+      code.op('i32.ge_s').brIf(1).append(body).localGet(iv).i32Const(step).op('i32.add').localSet(iv).br(0).end().end();
+    });
+    return code.append(after);
+  }
+
+  /**
+   * How the vector loop of a reduction folds four body values per iteration into the
+   * accumulator `acc`: `init` (before the loop), `step` (the lanes on the stack) and `finish`
+   * (after it, before the scalar loop takes the remaining iterations).
+   *
+   * - float32 sum: four partial sums, one per lane, in f64 (two f64x2 accumulators: lanes 0–1
+   *   and 2–3), combined after the loop as acc + ((p0 + p2) + (p1 + p3)). Each partial adds
+   *   at most ⌈n/4⌉ terms and three more additions combine them, so the f64 result differs
+   *   from the exact sum by at most γ_{⌈n/4⌉+3}·Σ|x| (γ_k = k·2⁻⁵³/(1 − k·2⁻⁵³)), against
+   *   γ_{n−1}·Σ|x| for the oracle's sequential f64 sum: both are far below the final f32
+   *   rounding, so the two results differ by at most about an f32 ulp of the sum (plus
+   *   2γ_n·Σ|x| under heavy cancellation). The order depends only on the row length, never on
+   *   the thread count (threads split output rows, not reductions): results are deterministic.
+   * - max/min (any dtype), integer and bool sums: one vector accumulator with the lane-wise op,
+   *   folded lane by lane after the loop. These ops are associative and commutative exactly
+   *   (wrap-around integer addition; max/min propagate NaN and order −0 < +0 in any order),
+   *   so the result equals the sequential one bit for bit.
+   * - products: each body value is folded in the scalar loop's order (f64 products are not
+   *   reassociated), as before.
+   */
+  private vectorAccumulator(op: 'sum' | 'prod' | 'max' | 'min', acc: string, dtype: DType, bodyTy: DType): { init: Code; step: (v: VFrag) => Code; finish: Code } {
+    const fold = (c: Code, x: Frag): Code => c.append(this.assign(acc, this.accumulate(op, this.ref(acc), x, dtype)).code);
+    const laneOf = (local: number, l: number): Frag =>
+      bodyTy === 'float32' ? frag('f32', (c) => c.localGet(local).lane('f32x4.extract_lane', l)) : frag('i32', (c) => c.localGet(local).lane('i32x4.extract_lane', l));
+    if (op === 'prod' || dtype !== bodyTy) {
+      // acc = acc ⊕ lane 0, then ⊕ lane 1, … (the renderer's own scalar accumulate)
+      const lanes = this.fn.local('v128');
+      return {
+        init: new Code(),
+        step: (v) => {
+          const c = new Code().append(v.code).localSet(lanes);
+          for (let l = 0; l < 4; l++) fold(c, laneOf(lanes, l));
+          return c;
+        },
+        finish: new Code(),
+      };
+    }
+    if (dtype === 'float32' && op === 'sum') {
+      const [lo, hi, t] = [this.fn.local('v128'), this.fn.local('v128'), this.fn.local('v128')];
+      const high = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+      const total = frag('f64', (c) => c.localGet(lo).localGet(hi).op('f64x2.add').localTee(t).lane('f64x2.extract_lane', 0).localGet(t).lane('f64x2.extract_lane', 1).op('f64.add'));
+      return {
+        init: new Code().f64Const(0).op('f64x2.splat').localTee(lo).localSet(hi),
+        step: (v) =>
+          new Code().append(v.code).localTee(t).op('f64x2.promote_low_f32x4').localGet(lo).op('f64x2.add').localSet(lo)
+            .localGet(t).localGet(t).shuffle(high).op('f64x2.promote_low_f32x4').localGet(hi).op('f64x2.add').localSet(hi),
+        finish: fold(new Code(), total),
+      };
+    }
+    if (dtype === 'float32') return this.floatExtremum(op as 'max' | 'min', fold);
+    const a = this.fn.local('v128');
+    const identity = reduceIdentity(op, dtype);
+    const init = i4const(this, this.constant(identity, dtype).k!);
+    const current = vfrag('i4', (c) => c.localGet(a));
+    const finish = new Code();
+    for (let l = 0; l < 4; l++) fold(finish, laneOf(a, l));
+    return {
+      init: new Code().append(init.code).localSet(a),
+      step: (v) => new Code().append(vBinary(this, op === 'sum' ? 'add' : op, current, v, dtype).code).localSet(a),
+      finish,
+    };
+  }
+
+  /**
+   * float32 max/min over four lanes without `f32x4.max`'s long dependency chain (V8 expands it
+   * to a NaN- and zero-fixing sequence): each value's bits b become the integer key
+   * b ^ ((b >> 31) & 0x7fffffff), whose signed order is the float order with −0 < +0, and the
+   * lanes keep the largest (smallest) key with `i32x4.max_s` (`min_s`); a second accumulator
+   * ORs the lanes' x ≠ x masks. After the loop the keys map back (the map is its own
+   * inverse), lanes that saw a NaN become NaN, and the lanes fold into the accumulator with
+   * the scalar max/min. Exactly the sequential result: max/min is associative and commutative.
+   */
+  private floatExtremum(op: 'max' | 'min', fold: (c: Code, x: Frag) => Code): { init: Code; step: (v: VFrag) => Code; finish: Code } {
+    const [keys, nans, t] = [this.fn.local('v128'), this.fn.local('v128'), this.fn.local('v128')];
+    const toKey = (c: Code): Code => c.localTee(t).localGet(t).i32Const(31).op('i32x4.shr_s').append(i4const(this, 0x7fffffff).code).ops('v128.and', 'v128.xor');
+    const start = op === 'max' ? -Infinity : Infinity;
+    const finish = new Code().append(f4const(this, NaN).code).localGet(keys);
+    toKey(finish).localGet(nans).op('v128.bitselect').localSet(keys);
+    for (let l = 0; l < 4; l++) fold(finish, frag('f32', (c) => c.localGet(keys).lane('f32x4.extract_lane', l)));
+    return {
+      init: toKey(new Code().append(f4const(this, start).code)).localSet(keys).append(i4const(this, 0).code).localSet(nans),
+      step: (v) =>
+        toKey(new Code().append(v.code)).localGet(keys).op(op === 'max' ? 'i32x4.max_s' : 'i32x4.min_s').localSet(keys)
+          .localGet(t).localGet(t).op('f32x4.ne').localGet(nans).op('v128.or').localSet(nans),
+      finish,
+    };
   }
 
   /** A load in the vector loop: `v128.load` where the index is (invariant) + i, else four scalar loads. */
-  private vectorLoad(e: Extract<Expr, { k: 'load' }>, loop: InnerLoop, pre: Code): VFrag {
+  private vectorLoad(e: Extract<Expr, { k: 'load' }>, loop: InnerLoop, pre: Code, group = 0, bases?: Map<Expr, number>): VFrag {
     const iv = this.localOf(loop.v);
     const ty = e.dtype === 'float32' ? 'f4' : 'i4';
     const shift = Math.log2(itemSize(e.dtype));
     const terms = this.contiguousTerms(e.index, loop);
     const [lo, hi] = this.ranges.of(e.index);
+    // Group g reads elements i + 4g … i + 4g + 3: a constant byte offset.
+    const offset = 4 * group * itemSize(e.dtype);
+    const load = (c: Code): void => {
+      if (e.dtype === 'bool') c.mem('v128.load32_zero', offset, 0).ops('i16x8.extend_low_i8x16_u', 'i32x4.extend_low_i16x8_u');
+      else c.mem('v128.load', offset, 0);
+    };
+    const cached = bases?.get(e);
+    if (cached !== undefined)
+      return vfrag(ty, (c) => {
+        c.localGet(cached).localGet(iv);
+        if (shift) c.i32Const(shift).op('i32.shl');
+        load(c.op('i32.add'));
+      });
     if (terms && lo >= 0) {
       this.maxIndex[e.buf] = Math.max(this.maxIndex[e.buf], hi);
       // address of element (Σ terms) + i = in + (Σ terms) << shift + i << shift
       const base = this.fn.local('i32');
+      bases?.set(e, base);
       pre.localGet(1 + 2 * e.buf);
       if (terms.length) {
         terms.forEach(([sign, t], k) => {
@@ -447,22 +689,21 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext, VecC
       return vfrag(ty, (c) => {
         c.localGet(base).localGet(iv);
         if (shift) c.i32Const(shift).op('i32.shl');
-        c.op('i32.add');
-        if (e.dtype === 'bool') c.mem('v128.load32_zero', 0, 0).ops('i16x8.extend_low_i8x16_u', 'i32x4.extend_low_i16x8_u');
-        else c.mem('v128.load', 0, 0);
+        load(c.op('i32.add'));
       });
     }
-    // Gather: the scalar load at i, i+1, i+2, i+3 (the loop variable is stepped and restored).
+    // Gather: the scalar load at i + 4g, …, i + 4g + 3 (the loop variable is stepped and restored).
     const one = this.load(e.buf, this.scalarOf(e.index, loop), e.dtype, e.index);
     const lanes = ty === 'f4' ? 'f32x4' : 'i32x4';
     return vfrag(ty, (c) => {
       for (let l = 0; l < 4; l++) {
-        if (l > 0) c.localGet(iv).i32Const(1).op('i32.add').localSet(iv);
+        const by = l === 0 ? 4 * group : 1;
+        if (by) c.localGet(iv).i32Const(by).op('i32.add').localSet(iv);
         c.append(one.code);
         if (l === 0) c.op(`${lanes}.splat`);
         else c.lane(`${lanes}.replace_lane`, l);
       }
-      c.localGet(iv).i32Const(3).op('i32.sub').localSet(iv);
+      c.localGet(iv).i32Const(3 + 4 * group).op('i32.sub').localSet(iv);
     });
   }
 
@@ -534,4 +775,18 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext, VecC
     if (dtype === 'float32' && (op === 'sum' || op === 'prod' || body?.ty === 'f64')) return frag('f64', (c) => c.f64Const(v));
     return this.constant(v, dtype);
   }
+}
+
+/** A memoised map from an expression to its free index variables (a reduction binds its own). */
+function freeVariables(): (e: Expr) => ReadonlySet<string> {
+  const memo = new Map<Expr, Set<string>>();
+  const free = (e: Expr): Set<string> => {
+    let out = memo.get(e);
+    if (out) return out;
+    out = e.k === 'var' ? new Set([e.name]) : new Set(children(e).flatMap((c) => [...free(c)]));
+    if (e.k === 'reduce') for (const v of e.vars) out.delete(v.name);
+    memo.set(e, out);
+    return out;
+  };
+  return free;
 }

@@ -13,7 +13,9 @@
  * - exp: x clamped to [−104, 89], n = nearest(x·log₂e) by the 1.5·2²³ rounding trick, Cody–Waite
  *   reduction r = x − n·ln2 (ln2 split in a 9-bit head and a tail), the Cephes degree-6
  *   polynomial for eʳ, and 2ⁿ applied in two exact power-of-two factors so that subnormal
- *   results round once; overflow gives +∞, underflow 0.
+ *   results round once; overflow gives +∞, underflow 0. Where 2ⁿ is a normal float in every
+ *   lane (x·log₂e ∈ [−126.5, 127.5)) a branch skips the clamp and applies 2ⁿ in one factor,
+ *   which gives the same bits.
  * - log: x = m·2ᵉ with m ∈ [√½, √2) from the bits (subnormals scaled by 2²³ first), the
  *   Cephes degree-8 polynomial in m − 1; log 0 = −∞, log x<0 = NaN, log ∞ = ∞.
  * - tanh: z + z³·P(z²) (Cephes) for z = |x| ≤ 0.625, else 1 − 2/(e^{2z} + 1); x's sign.
@@ -184,6 +186,27 @@ class Gen {
     this.c.localSet(r);
     return r;
   }
+  /** a ≤ k as unsigned ints (scalar 0/1, vector −1/0 mask). */
+  leU(a: number, k: number): number {
+    this.c.localGet(a);
+    this.iconst(k);
+    this.c.op(this.iname('le_u'));
+    const r = this.reg('i');
+    this.c.localSet(r);
+    return r;
+  }
+  /** `fast()` where `cond` (from `leU`/`cmp`) holds in every lane, else `slow()`: a branch, both results in one register. */
+  branch(cond: number, fast: () => number, slow: () => number): number {
+    const out = this.reg('f');
+    this.c.localGet(cond);
+    if (this.vec) this.c.op('i32x4.all_true');
+    this.c.if();
+    this.c.localGet(fast()).localSet(out);
+    this.c.else();
+    this.c.localGet(slow()).localSet(out);
+    this.c.end();
+    return out;
+  }
   toFloat(a: number): number {
     this.c.localGet(a).op(this.vec ? 'f32x4.convert_i32x4_s' : 'f32.convert_i32_s');
     const r = this.reg('f');
@@ -213,22 +236,41 @@ const TANH_P = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.333144
 /** 1.5·2²³: adding it rounds a float of magnitude < 2²² to an integer (to nearest, ties to even), held in the low mantissa bits. */
 const ROUND = 12582912;
 
-function exp(g: Gen, x: number): number {
-  // Clamped so that n fits the two-step scaling; beyond, the result is ∞ or 0 anyway (NaN passes through).
-  const xc = g.pminmax('pmax', g.pminmax('pmin', x, { k: 89 }), { k: -104 });
-  // n = nearest(x·log2 e), as a float and as an int
-  const t = g.f2('add', g.f2('mul', xc, { k: LOG2E }), { k: ROUND });
-  const nf = g.f2('sub', t, { k: ROUND });
-  const n = g.i2('sub', g.bits(t), { k: 0x4b400000 });
-  const r = g.f2('sub', g.f2('sub', xc, g.f2('mul', nf, { k: LN2_HI })), g.f2('mul', nf, { k: LN2_LO }));
+/** eʳ ≈ 1 + r + r²·P(r) for r = x − n·ln2 (Cody–Waite), n and its float `nf` given. */
+function expPoly(g: Gen, x: number, nf: number): number {
+  const r = g.f2('sub', g.f2('sub', x, g.f2('mul', nf, { k: LN2_HI })), g.f2('mul', nf, { k: LN2_LO }));
   const r2 = g.f2('mul', r, r);
-  const p = g.f2('add', g.f2('add', g.f2('mul', g.horner(r, EXP_P), r2), r), { k: 1 });
-  // 2ⁿ = 2^(n>>1) · 2^(n − (n>>1)), both normal for n ∈ [−150, 129]
-  const n1 = g.shift('shr_s', n, 1);
-  const n2 = g.i2('sub', n, n1);
-  const s1 = g.float(g.shift('shl', g.i2('add', n1, { k: 127 }), 23));
-  const s2 = g.float(g.shift('shl', g.i2('add', n2, { k: 127 }), 23));
-  return g.f2('mul', g.f2('mul', p, s1), s2);
+  return g.f2('add', g.f2('add', g.f2('mul', g.horner(r, EXP_P), r2), r), { k: 1 });
+}
+
+/** t = x·log₂e + 1.5·2²³: n = nearest(x·log₂e) is t − 1.5·2²³, and bits(t) − 0x4b400000 as an int. */
+const scaledLog2 = (g: Gen, x: number): number => g.f2('add', g.f2('mul', x, { k: LOG2E }), { k: ROUND });
+
+function exp(g: Gen, x: number): number {
+  // Common case: 2ⁿ is a normal float in every lane (biased exponent n + 127 ∈ [1, 254]), so
+  // eˣ = P·2ⁿ with one multiplication. Then x·log₂e ∈ [−126.5, 127.5] lies inside the clamp
+  // below (n is exact: |x·log₂e| < 2²² — a larger or non-finite x gives n far outside, NaN
+  // too), and P·2ⁿ rounds the same exact product once, as the two-step scaling does: the
+  // same bits as the general path.
+  const t = scaledLog2(g, x);
+  const m = g.i2('sub', g.bits(t), { k: 0x4b400000 - 126 }); // n + 126
+  return g.branch(
+    g.leU(m, 253),
+    () => g.f2('mul', expPoly(g, x, g.f2('sub', t, { k: ROUND })), g.float(g.shift('shl', g.i2('add', m, { k: 1 }), 23))),
+    () => {
+      // Clamped so that n fits the two-step scaling; beyond, the result is ∞ or 0 anyway (NaN passes through).
+      const xc = g.pminmax('pmax', g.pminmax('pmin', x, { k: 89 }), { k: -104 });
+      const t = scaledLog2(g, xc);
+      const n = g.i2('sub', g.bits(t), { k: 0x4b400000 });
+      const p = expPoly(g, xc, g.f2('sub', t, { k: ROUND }));
+      // 2ⁿ = 2^(n>>1) · 2^(n − (n>>1)), both normal for n ∈ [−150, 129]
+      const n1 = g.shift('shr_s', n, 1);
+      const n2 = g.i2('sub', n, n1);
+      const s1 = g.float(g.shift('shl', g.i2('add', n1, { k: 127 }), 23));
+      const s2 = g.float(g.shift('shl', g.i2('add', n2, { k: 127 }), 23));
+      return g.f2('mul', g.f2('mul', p, s1), s2);
+    },
+  );
 }
 
 function log(g: Gen, x: number): number {

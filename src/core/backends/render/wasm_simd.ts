@@ -40,7 +40,17 @@ export interface Wide {
   /** A v128 local holding the f64x2 splat. */
   readonly splat: number;
 }
-export type VVal = VFrag | Wide;
+/**
+ * Four f64 lanes: a float sum or product reduced per lane inside the loop, in two f64x2 locals
+ * (lanes 0–1, 2–3) that `code` computes (empty once another use has run it).
+ */
+export interface WideVec {
+  readonly ty: 'w4';
+  readonly code: Code;
+  readonly lo: number;
+  readonly hi: number;
+}
+export type VVal = VFrag | Wide | WideVec;
 
 /** What vector ops need from the function being built. */
 export interface VecContext {
@@ -62,8 +72,44 @@ export const f4const = (cx: VecContext, v: number) => vfrag('f4', cx.vconst(byte
 export const i4const = (cx: VecContext, v: number) => vfrag('i4', cx.vconst(bytesOf(Int32Array, v)));
 
 function vec(x: VVal): VFrag {
-  if (x.ty === 'wide') throw new NotVectorizable('a wide (f64) value where a vector is needed');
+  if (x.ty === 'wide' || x.ty === 'w4') throw new NotVectorizable('a wide (f64) value where a vector is needed');
   return x;
+}
+
+const JOIN = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+const HIGH = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/** A wide vector rounded to f32x4, each lane once (as the scalar path stores an f64 accumulator). */
+export function vRound(w: WideVec): VFrag {
+  return vfrag('f4', (c) => c.append(w.code).localGet(w.lo).op('f32x4.demote_f64x2_zero').localGet(w.hi).op('f32x4.demote_f64x2_zero').shuffle(JOIN));
+}
+
+/**
+ * +, −, ×, ÷ with a wide vector operand: in f64 per half (an f32x4 operand promoted, a wide
+ * scalar splatted), each result lane rounded once — the scalar path's f64 op and rounding.
+ */
+function wideVecArith(cx: VecContext, op: PlainOp, a: VVal, b: VVal): VFrag {
+  const s = cx.vscratch('vb');
+  const setup = new Code();
+  const half = (x: VVal, h: 0 | 1) => (c: Code): unknown => {
+    if (x.ty === 'w4') return c.localGet(h ? x.hi : x.lo);
+    if (x.ty === 'wide') return c.localGet(x.splat);
+    c.localGet(s);
+    if (h) c.localGet(s).shuffle(HIGH);
+    return c.op('f64x2.promote_low_f32x4');
+  };
+  // The wide vectors' code first (it may use the scratch itself), then the f32x4 operand, if any, into the scratch.
+  for (const x of [a, b]) if (x.ty === 'w4') setup.append(x.code);
+  for (const x of [a, b]) if (x.ty !== 'w4' && x.ty !== 'wide') setup.append(x.code).localSet(s);
+  return vfrag('f4', (c) => {
+    c.append(setup);
+    for (const h of [0, 1] as const) {
+      half(a, h)(c);
+      half(b, h)(c);
+      c.op(op).op('f32x4.demote_f64x2_zero');
+    }
+    c.shuffle(JOIN);
+  });
 }
 /** Bool lanes as 0/1 (a −1/0 mask negated). */
 export function norm(x: VFrag): VFrag {
@@ -153,11 +199,16 @@ const I_CMP: Partial<Record<BinOp, [PlainOp, PlainOp]>> = {
 /** a op b, lane by lane (shifts: `vShiftBy`). */
 export function vBinary(cx: VecContext, o: BinOp, av: VVal, bv: VVal, dtype: DType): VFrag {
   if (dtype === 'float32') {
+    if (av.ty === 'w4' || bv.ty === 'w4') {
+      const op = D_ARITH[o];
+      if (!op) throw new NotVectorizable(`${o} on a wide vector`);
+      return wideVecArith(cx, op, av, bv);
+    }
     if (av.ty === 'wide' || bv.ty === 'wide') {
       const op = D_ARITH[o];
       if (!op || (av.ty === 'wide' && bv.ty === 'wide')) throw new NotVectorizable(`${o} on wide values`);
       // One f32 vector and one wide invariant: (promote x) op splat, per half, rounded once.
-      const [x, w] = av.ty === 'wide' ? [vec(bv), av] : [av, bv as Wide];
+      const [x, w] = av.ty === 'wide' ? [vec(bv), av] : [vec(av), bv as Wide];
       const xFirst = av.ty !== 'wide';
       return halvesF64(cx, x, (c) => {
         if (xFirst) c.localGet(w.splat).op(op);

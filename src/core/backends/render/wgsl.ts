@@ -1,5 +1,13 @@
 /**
- * WGSL renderer: a kernel becomes a compute shader with one invocation per output element.
+ * WGSL renderer: a kernel becomes a compute shader with one invocation per output element,
+ * or, for long reductions with few outputs, one workgroup per output element (`treeBody`).
+ *
+ * Shape parameters: int32 constants of 2 and more (strides, sizes, offsets, loop lengths, the
+ * output size) are read from `vx_dims`, a uniform array of vec4<i32>, so the source depends
+ * on the kernel's structure only and one pipeline serves every shape; 0, 1 and negatives
+ * stay literals (they change the structure: a broadcast, a unit stride). `renderWgslProgram`
+ * returns the source and the parameter values. Inputs past the device's bindings can be
+ * read from one packed u32 buffer (`packFrom`).
  *
  * The shared `CStyleRenderer` does the walk (temporaries for shared sub-expressions, reduction
  * loops inside the thread); this class overrides only how WGSL spells things and where its
@@ -12,7 +20,9 @@
  *   sign fill (WGSL masks the count), float→int casts saturate with NaN → 0 (WGSL clamps to
  *   the largest f32 below the limit and leaves NaN undefined).
  * - NaN and ±0 rules the oracle keeps but WGSL leaves open are explicit: max/min propagate NaN
- *   and order −0 < +0, sign/atan/tanh keep NaN, NaN tests use the bits (`vx_isnan`), not
+ *   and order −0 < +0, sign/atan/tanh/sigmoid keep NaN, exp/log/log1p handle NaN, ±∞, zero
+ *   and negative operands before the builtin (SwiftShader's exp(NaN) is +∞, its log(0) is
+ *   −88.03 and log(NaN) 89.13), NaN tests use the bits (`vx_isnan`), not
  *   `x != x`, and float `!=` (and the cast to bool) adds them, so a compiler that assumes
  *   finite math cannot fold them away; x·0, x/0, 0/x and x/±∞ with a literal 0 or ∞ are
  *   spelled out.
@@ -51,8 +61,8 @@
  *   reduction length (≤ n·2⁻²⁴·Σ|x| for sums).
  */
 import type { DType } from '../../dtype.js';
-import type { BinOp, Kernel, UnOp } from '../../kernel/ir.js';
-import { CStyleRenderer } from './c_style.js';
+import { bin, cnst, idx, reduceIdentity, unravel, varRef, type BinOp, type Expr, type Kernel, type UnOp } from '../../kernel/ir.js';
+import { children, CStyleRenderer } from './c_style.js';
 
 /** The WGSL scalar type of a dtype inside expressions. */
 export const WGSL_TYPE: Record<DType, string> = { float32: 'f32', int32: 'i32', uint32: 'u32', bool: 'bool' };
@@ -338,8 +348,18 @@ fn vx_atan2(y: f32, x: f32) -> f32 {
 }`,
   },
   vx_rsqrt: { deps: [], code: 'fn vx_rsqrt(x: f32) -> f32 { return select(inverseSqrt(x), 1.0f / x, x == 0.0f); }' },
+  vx_exp: {
+    deps: ['vx_isnan', 'vx_f32_bits'],
+    code: `// exp with IEEE edges: WGSL's exp may assume a finite operand (SwiftShader's exp(NaN) is +inf)
+fn vx_exp(x: f32) -> f32 {
+  if (vx_isnan(x)) { return x; }
+  if (x == vx_f32_bits(0x7f800000u)) { return x; }
+  if (x == vx_f32_bits(0xff800000u)) { return 0.0f; }
+  return exp(x);
+}`,
+  },
   vx_expm1: {
-    deps: [],
+    deps: ['vx_exp'],
     code: `// e^x - 1: Taylor series to x^9/9! for |x| < 0.5, else exp(x) - 1
 fn vx_expm1(x: f32) -> f32 {
   if (abs(x) < 0.5f) {
@@ -347,13 +367,17 @@ fn vx_expm1(x: f32) -> f32 {
 ${[8, 7, 6, 5, 4, 3, 2].map((k) => `    p = 1.0f + x * (1.0f / ${k}.0f) * p;`).join('\n')}
     return x * p;
   }
-  return exp(x) - 1.0f;
+  return vx_exp(x) - 1.0f;
 }`,
   },
   vx_log1p: {
-    deps: [],
-    code: `// log(1 + x): 2·atanh(s), s = x/(2+x), by its series for |x| < 0.5, else log(1 + x)
+    deps: ['vx_isnan', 'vx_nan', 'vx_f32_bits'],
+    code: `// log(1 + x): 2·atanh(s), s = x/(2+x), by its series for |x| < 0.5, else log(1 + x); the
+// edges (NaN, x < -1, the pole, +inf) explicit, as WGSL's log may assume a positive finite operand
 fn vx_log1p(x: f32) -> f32 {
+  if (vx_isnan(x) || x < -1.0f) { return vx_nan(); }
+  if (x == -1.0f) { return vx_f32_bits(0xff800000u); }
+  if (x == vx_f32_bits(0x7f800000u)) { return x; }
   if (abs(x) < 0.5f) {
     let s = x / (2.0f + x);
     let s2 = s * s;
@@ -391,10 +415,13 @@ fn vx_sincos(x: f32) -> vec2<f32> {
   vx_cos: { deps: ['vx_sincos'], code: 'fn vx_cos(x: f32) -> f32 { return vx_sincos(x).y; }' },
   vx_tan: { deps: ['vx_sincos'], code: '// sin/cos (≤ 3 ULP away from the poles)\nfn vx_tan(x: f32) -> f32 { let v = vx_sincos(x); return v.x / v.y; }' },
   vx_log: {
-    deps: ['vx_log1p'],
+    deps: ['vx_log1p', 'vx_isnan', 'vx_nan', 'vx_f32_bits'],
     code: `// log: through log1p's series near 1 (WGSL's log is only 2^-21 absolute there), subnormals scaled first
 fn vx_log(x: f32) -> f32 {
   if (abs(x - 1.0f) < 0.5f) { return vx_log1p(x - 1.0f); }
+  if (vx_isnan(x) || x < 0.0f) { return vx_nan(); }
+  if (x == 0.0f) { return vx_f32_bits(0xff800000u); }
+  if (x == vx_f32_bits(0x7f800000u)) { return x; }
   if (x > 0.0f && x < 1.17549435e-38f) { return log(x * 16777216.0f) - 16.635532333438686f; }
   return log(x);
 }`,
@@ -409,8 +436,9 @@ fn vx_tanh(x: f32) -> f32 {
 }`,
   },
   vx_sigmoid: {
-    deps: [],
+    deps: ['vx_isnan'],
     code: `fn vx_sigmoid(x: f32) -> f32 {
+  if (vx_isnan(x)) { return x; }
   let e = exp(-abs(x));
   let r = 1.0f / (1.0f + e);
   return select(e * r, r, x >= 0.0f);
@@ -465,21 +493,100 @@ export function helperSource(names: Iterable<HelperName>): string {
 // ------------------------------------------------------------------ the renderer
 
 const FLOAT_FN: Partial<Record<UnOp, string>> = {
-  floor: 'floor', ceil: 'ceil', round: 'round', exp: 'exp', log: 'vx_log', sin: 'vx_sin', cos: 'vx_cos', tan: 'vx_tan', sqrt: 'sqrt',
+  floor: 'floor', ceil: 'ceil', round: 'round', exp: 'vx_exp', log: 'vx_log', sin: 'vx_sin', cos: 'vx_cos', tan: 'vx_tan', sqrt: 'sqrt',
   abs: 'abs', expm1: 'vx_expm1', log1p: 'vx_log1p', tanh: 'vx_tanh', atan: 'vx_atan', rsqrt: 'vx_rsqrt',
   sigmoid: 'vx_sigmoid', erf: 'vx_erf', erfinv: 'vx_erfinv', sign: 'vx_sign',
 };
 const CMP: Partial<Record<BinOp, string>> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
 
 export interface WgslKernelOptions {
-  /** Invocations per workgroup (x). */
+  /** Invocations per workgroup (x); a power of two where a kernel reduces across its workgroup. */
   readonly workgroupSize: number;
   /**
    * Invocations per row of a 2-D dispatch (workgroups in x × workgroupSize), for outputs with
    * more workgroups than one dispatch dimension allows; null for a 1-D dispatch.
    */
   readonly rowStride?: number | null;
+  /**
+   * Inputs from this index on are read from one packed buffer (`vx_pk`, u32 words) at offsets
+   * held in the first parameters (for kernels with more inputs than the device binds).
+   */
+  readonly packFrom?: number;
+  /** Reduce across the workgroup (see `planWgslKernel`); default: as the plan says. */
+  readonly tree?: boolean;
 }
+
+/** A rendered kernel: its source (the pipeline cache key) and the parameter values it reads. */
+export interface WgslProgram {
+  readonly source: string;
+  /**
+   * int32 values for `vx_dims` (a uniform array of vec4<i32>): the shape-dependent constants,
+   * in order of appearance; with `packFrom`, slots 0… hold the packed inputs' offsets (0 here).
+   */
+  readonly params: Int32Array;
+  /** Whether each output element is reduced by a whole workgroup (one workgroup per output). */
+  readonly tree: boolean;
+}
+
+/** Reductions at least this long are shared by a workgroup when the output is at most `TREE_MAX_OUTPUTS` elements. */
+export const TREE_MIN_LENGTH = 256;
+export const TREE_MAX_OUTPUTS = 16384;
+
+/** The reductions not nested in another reduction's body, in order of first appearance. */
+function outermostReduces(root: Expr): ReduceExpr[] {
+  const out: ReduceExpr[] = [];
+  const seen = new Set<Expr>();
+  const walk = (e: Expr): void => {
+    if (seen.has(e)) return;
+    seen.add(e);
+    if (e.k === 'reduce') out.push(e);
+    else for (const c of children(e)) walk(c);
+  };
+  walk(root);
+  return out;
+}
+const reduceLength = (e: ReduceExpr) => e.vars.reduce((a, v) => a * v.size, 1);
+
+/**
+ * Whether a kernel reduces across workgroups: one workgroup per output element, its
+ * invocations striding over the reduction and combining their partial results in a tree in
+ * workgroup memory. Chosen when some reduction is at least `TREE_MIN_LENGTH` long (one
+ * invocation looping over it would serialise the work) and there are at most
+ * `TREE_MAX_OUTPUTS` outputs (beyond that, one invocation per output fills the device).
+ */
+export function planWgslKernel(kernel: Kernel, workgroupSize: number): { readonly tree: boolean; readonly invocations: number } {
+  const n = kernel.outShape.reduce((a, b) => a * b, 1);
+  const longest = Math.max(0, ...outermostReduces(kernel.expr).map(reduceLength));
+  const pow2 = (workgroupSize & (workgroupSize - 1)) === 0;
+  const tree = pow2 && longest >= Math.max(TREE_MIN_LENGTH, workgroupSize) && n <= TREE_MAX_OUTPUTS;
+  return { tree, invocations: tree ? n * workgroupSize : n };
+}
+
+type ReduceExpr = Extract<Expr, { k: 'reduce' }>;
+
+/**
+ * `e` with some nodes replaced: `replace` gives a node's replacement, or undefined to keep the
+ * node with its children rewritten the same way; shared nodes stay shared.
+ */
+function rewrite(e: Expr, replace: (node: Expr) => Expr | undefined, memo = new Map<Expr, Expr>()): Expr {
+  const done = memo.get(e);
+  if (done) return done;
+  const s = (x: Expr) => rewrite(x, replace, memo);
+  let out = replace(e);
+  if (!out)
+    switch (e.k) {
+      case 'const': case 'var': out = e; break;
+      case 'load': out = { ...e, index: s(e.index) }; break;
+      case 'un': case 'cast': case 'bitcast': out = { ...e, x: s(e.x) }; break;
+      case 'bin': out = { ...e, a: s(e.a), b: s(e.b) }; break;
+      case 'select': out = { ...e, c: s(e.c), t: s(e.t), f: s(e.f) }; break;
+      case 'reduce': out = { ...e, body: s(e.body) }; break;
+    }
+  memo.set(e, out);
+  return out;
+}
+/** A variable of any dtype (the renderer names the workgroup results this way). */
+const namedValue = (name: string, dtype: DType): Expr => ({ k: 'var', name, dtype }) as unknown as Expr;
 
 export class WgslRenderer extends CStyleRenderer {
   /** Helper functions the rendered code calls. */
@@ -488,6 +595,24 @@ export class WgslRenderer extends CStyleRenderer {
   private types = new Map<string, DType>();
   /** Fragments that are constant expressions, with their values. */
   private consts = new Map<string, number>();
+  /** Values of the `vx_dims` parameters, by slot. */
+  private params: number[] = [];
+  /** Parameter fragments (all positive int32 values). */
+  private positive = new Set<string>();
+  /** Inputs from this index on live in the packed buffer (see `WgslKernelOptions.packFrom`). */
+  private packFrom = Infinity;
+
+  /**
+   * An int32 value read from the parameter buffer: shape-dependent constants (strides, sizes,
+   * offsets, loop lengths) live there so one pipeline serves every shape of a kernel's structure.
+   */
+  param(v: number): string {
+    const k = this.params.length;
+    this.params.push(v);
+    const s = `vx_dims[${k >> 2}].${'xyzw'[k & 3]}`;
+    if (v > 0) this.positive.add(s);
+    return this.typed(s, 'int32');
+  }
 
   private helper(name: HelperName): string {
     this.used.add(name);
@@ -523,6 +648,9 @@ export class WgslRenderer extends CStyleRenderer {
       }
       case 'int32': {
         const i = v | 0;
+        // Constants of 2 and more become parameters; 0, 1 and negative ones stay literals (the
+        // structure that index arithmetic folds around: a stride of 0 or 1, an offset of 0).
+        if (i >= 2) return this.param(i);
         s = i === -2147483648 ? 'i32(-2147483648)' : i < 0 ? `(${i}i)` : `${i}i`;
         break;
       }
@@ -618,7 +746,7 @@ export class WgslRenderer extends CStyleRenderer {
     const T = WGSL_TYPE[dtype];
     const signed = dtype === 'int32';
     const zero = signed ? '0i' : '0u';
-    const posLiteral = (this.consts.get(b0) ?? 0) > 0;
+    const posLiteral = (this.consts.get(b0) ?? 0) > 0 || this.positive.has(b0);
     const count = signed ? `u32(${b})` : b;
     const masked = `(${count} & 31u)`;
     switch (op) {
@@ -677,6 +805,12 @@ export class WgslRenderer extends CStyleRenderer {
   }
 
   load(buf: number, index: string, dtype: DType): string {
+    if (buf >= this.packFrom) {
+      // A packed input: u32 words at its offset (parameter slot buf - packFrom).
+      const k = buf - this.packFrom;
+      const w = `vx_pk[vx_dims[${k >> 2}].${'xyzw'[k & 3]} + ${index}]`;
+      return this.typed(dtype === 'bool' ? `(${w} != 0u)` : dtype === 'uint32' ? w : `bitcast<${WGSL_TYPE[dtype]}>(${w})`, dtype);
+    }
     return this.typed(dtype === 'bool' ? `(in${buf}[${index}] != 0u)` : `in${buf}[${index}]`, dtype);
   }
   declare(name: string, value: string, dtype: DType, mutable: boolean): string {
@@ -687,7 +821,11 @@ export class WgslRenderer extends CStyleRenderer {
     return `${name} = ${value};`;
   }
   forOpen(v: string, n: number): string {
-    return `for (var ${v} = 0i; ${v} < ${n}i; ${v}++) {`;
+    // Trip counts are always parameters (a length of 1 need not compile another pipeline).
+    return `for (var ${v} = 0i; ${v} < ${this.param(n)}; ${v}++) {`;
+  }
+  override argIndex(vars: readonly { readonly name: string; readonly size: number }[]): string {
+    return vars.reduce((f, v, i) => (i === 0 ? v.name : `(${f}) * ${this.param(v.size)} + ${v.name}`), '');
   }
   ifOpen(cond: string): string {
     return `if (${cond}) {`;
@@ -697,24 +835,147 @@ export class WgslRenderer extends CStyleRenderer {
   }
 
   /** The whole compute shader for a kernel: bindings, helpers, index decomposition, body, store. */
-  renderKernel(kernel: Kernel, opts: WgslKernelOptions): string {
+  renderKernel(kernel: Kernel, opts: WgslKernelOptions): WgslProgram {
     const n = kernel.outShape.reduce((a, b) => a * b, 1);
-    const body = this.renderBody(kernel, (v) => `out[g] = ${kernel.outDtype === 'bool' ? `select(0u, 1u, ${v})` : v};`);
-    const sig = `${kernel.inputs.map((d) => WGSL_TYPE[d]).join(', ') || '()'} -> ${WGSL_TYPE[kernel.outDtype]}[${kernel.outShape.join(', ')}]`;
-    return [
-      `// ${kernel.label}: ${sig}`,
+    const wg = opts.workgroupSize;
+    const tree = opts.tree ?? planWgslKernel(kernel, wg).tree;
+    const packFrom = Math.min(opts.packFrom ?? kernel.inputs.length, kernel.inputs.length);
+    this.packFrom = packFrom;
+    for (let k = packFrom; k < kernel.inputs.length; k++) this.params.push(0);
+    const store = (v: string) => `out[g] = ${kernel.outDtype === 'bool' ? `select(0u, 1u, ${v})` : v};`;
+    const head = this.outputIndex(kernel.outShape, n, opts.rowStride ?? null, tree ? wg : 0);
+    const shared = new Set<string>();
+    const body = tree ? this.treeBody(kernel, wg, store, shared) : this.renderBody(kernel, store);
+    // The output's rank, not its shape: the source is the same for every shape (see `param`).
+    const sig = `${kernel.inputs.map((d) => WGSL_TYPE[d]).join(', ') || '()'} -> ${WGSL_TYPE[kernel.outDtype]}, rank ${kernel.outShape.length}`;
+    const nParams = this.params.length;
+    const bindings = [
       `@group(0) @binding(0) var<storage, read_write> out: array<${WGSL_STORAGE[kernel.outDtype]}>;`,
-      ...kernel.inputs.map((d, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<${WGSL_STORAGE[d]}>;`),
+      ...kernel.inputs.slice(0, packFrom).map((d, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<${WGSL_STORAGE[d]}>;`),
+      ...(packFrom < kernel.inputs.length ? [`@group(0) @binding(${packFrom + 1}) var<storage, read> vx_pk: array<u32>;`] : []),
+      ...(nParams ? [`@group(0) @binding(${Math.min(packFrom + 1, kernel.inputs.length) + 1}) var<uniform> vx_dims: array<vec4<i32>, ${Math.ceil(nParams / 4)}>;`] : []),
+    ];
+    const entry = tree
+      ? 'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {'
+      : 'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {';
+    const source = [
+      `// ${kernel.label}: ${sig}${tree ? ' (workgroup reduction)' : ''}`,
+      ...bindings,
+      ...[...shared].map((t) => (t === 'vx_shi' ? `var<workgroup> vx_shi: array<i32, ${wg}>;` : `var<workgroup> vx_sh_${t}: array<${t}, ${wg}>;`)),
       ...(this.used.size ? [helperSource(this.used)] : []),
       '',
-      `@compute @workgroup_size(${opts.workgroupSize})`,
-      'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
-      ...indentBlocks([...threadIndex(kernel.outShape, n, opts.rowStride ?? null), ...body], 1),
+      `@compute @workgroup_size(${wg})`,
+      entry,
+      ...indentBlocks([...head, ...body], 1),
       '}',
       '',
     ].join('\n');
+    const params = new Int32Array(Math.ceil(nParams / 4) * 4);
+    params.set(this.params);
+    return { source, params, tree };
+  }
+
+  /**
+   * `g` (the flat output index; invocations, or workgroups for a tree reduction, past the end
+   * return) and i0…i{n-1} from it, sizes and strides read from parameters.
+   */
+  private outputIndex(shape: readonly number[], n: number, rowStride: number | null, treeWg: number): string[] {
+    const p = (v: number) => (v >= 2 ? this.param(v) : `${v}i`);
+    const id = treeWg ? 'wid' : 'gid';
+    const row = rowStride === null ? null : treeWg ? rowStride / treeWg : rowStride;
+    const lines = [
+      row === null ? `let g = i32(${id}.x);` : `let g = i32(${id}.x + ${id}.y * u32(${p(row)}));`,
+      `if (g >= ${p(n)}) { return; }`,
+    ];
+    let stride = 1;
+    const parts: string[] = [];
+    for (let k = shape.length - 1; k >= 0; k--) {
+      const q = stride === 1 ? 'g' : `(g / ${p(stride)})`;
+      parts.unshift(k === 0 ? `let i${k} = ${q};` : shape[k] === 1 ? `let i${k} = 0i;` : `let i${k} = ${q} % ${p(shape[k])};`);
+      stride *= shape[k];
+    }
+    return [...lines, ...parts];
+  }
+
+  /**
+   * A kernel whose outermost reductions are shared by the workgroup (one workgroup per output
+   * element). For each such reduction in turn: invocation `ln` folds the elements ln, ln + W,
+   * ln + 2W, … (W the workgroup size) in order, then the W partial results are combined
+   * pairwise in workgroup memory (ln with ln + W/2, then W/4, …: a fixed order, so results are
+   * deterministic), and every invocation reads the result. argmax/argmin carry (value, index)
+   * pairs and prefer, on ties, the smaller index; NaN wins as in the oracle (the first NaN).
+   * The rest of the expression is then computed with the results, and invocation 0 stores it.
+   */
+  private treeBody(kernel: Kernel, wg: number, store: (v: string) => string, shared: Set<string>): string[] {
+    const lines = ['let ln = i32(lid);'];
+    const lane = varRef('ln');
+    const results = new Map<Expr, Expr>();
+    // Each part renders in its own block (the emitter's temporaries restart at t0).
+    const piece = (e: Expr, save: (v: string) => string) => lines.push('{', ...this.renderBody({ ...kernel, expr: e }, save), '}');
+    outermostReduces(kernel.expr).forEach((red, k) => {
+      const S = reduceLength(red);
+      const sizes = red.vars.map((v) => v.size);
+      const rj = `vx_j${k}`;
+      const flat = bin('add', bin('mul', varRef(rj), idx(wg)), lane);
+      const at = (i: Expr) => {
+        const parts = unravel(bin('min', i, idx(S - 1)), sizes);
+        const names = new Map(red.vars.map((v, j) => [v.name, parts[j]]));
+        return rewrite(red.body, (x) => (x.k === 'var' ? names.get(x.name) : undefined));
+      };
+      const arg = red.op === 'argmax' || red.op === 'argmin';
+      const vd = red.body.dtype;
+      const valueType = WGSL_STORAGE[arg ? vd : red.dtype];
+      shared.add(valueType);
+      const sh = `vx_sh_${valueType}`;
+      const res = `vx_red${k}`;
+      const fromShared = (s: string, d: DType) => (d === 'bool' ? `(${s} != 0u)` : s);
+      const toShared = (v: string, d: DType) => (d === 'bool' ? `select(0u, 1u, ${v})` : v);
+      const chunks = [{ name: rj, size: Math.ceil(S / wg) }];
+      if (!arg) {
+        const ident = cnst(reduceIdentity(red.op, red.dtype), red.dtype);
+        const part: Expr = { k: 'reduce', op: red.op, vars: chunks, body: selectExpr(bin('lt', flat, idx(S)), at(flat), ident), dtype: red.dtype };
+        piece(part, (v) => `${sh}[lid] = ${toShared(v, red.dtype)};`);
+        const a = fromShared(`${sh}[lid]`, red.dtype), b = fromShared(`${sh}[lid + s]`, red.dtype);
+        const combined = this.accumulate(red.op as 'sum' | 'prod' | 'max' | 'min', a, b, red.dtype);
+        lines.push('workgroupBarrier();', `for (var s = ${wg >> 1}u; s > 0u; s = s >> 1u) {`, `if (lid < s) { ${sh}[lid] = ${toShared(combined, red.dtype)}; }`, 'workgroupBarrier();', '}');
+      } else {
+        shared.add('vx_shi');
+        // The invocation's best chunk (the oracle's sequential rule), then its value there.
+        const ident = cnst(reduceIdentity(red.op, vd), vd);
+        const best: Expr = { k: 'reduce', op: red.op, vars: chunks, body: selectExpr(bin('lt', flat, idx(S)), at(flat), ident), dtype: 'int32' };
+        const li = `vx_li${k}`;
+        lines.push(`var ${li}: i32;`);
+        piece(bin('add', bin('mul', best, idx(wg)), lane), (v) => `${li} = ${v};`);
+        const liv = varRef(li);
+        piece(selectExpr(bin('lt', liv, idx(S)), at(liv), ident), (v) => `${sh}[lid] = ${toShared(v, vd)}; vx_shi[lid] = ${li};`);
+        const T = WGSL_STORAGE[vd];
+        const gt = red.op === 'argmax' ? '>' : '<';
+        const better = vd === 'float32'
+          ? `(${this.helper('vx_isnan')}(b) && (!vx_isnan(a) || bi < ai)) || (!vx_isnan(a) && !vx_isnan(b) && (b ${gt} a || (b == a && bi < ai)))`
+          : `(b ${gt} a) || (b == a && bi < ai)`;
+        lines.push(
+          'workgroupBarrier();',
+          `for (var s = ${wg >> 1}u; s > 0u; s = s >> 1u) {`,
+          'if (lid < s) {',
+          `let a: ${T} = ${sh}[lid];`, `let b: ${T} = ${sh}[lid + s];`, 'let ai = vx_shi[lid];', 'let bi = vx_shi[lid + s];',
+          `if (${better}) { ${sh}[lid] = b; vx_shi[lid] = bi; }`,
+          '}',
+          'workgroupBarrier();',
+          '}',
+        );
+      }
+      const rd = arg ? 'int32' : red.dtype;
+      lines.push(`let ${res}: ${WGSL_TYPE[rd]} = ${fromShared(arg ? 'vx_shi[0]' : `${sh}[0]`, rd)};`, 'workgroupBarrier();');
+      this.types.set(res, rd);
+      results.set(red, namedValue(res, rd));
+    });
+    piece(rewrite(kernel.expr, (x) => results.get(x)), (v) => `if (lid == 0u) { ${store(v)} }`);
+    return lines;
   }
 }
+
+/** A select node (the IR's smart constructor folds constant conditions; these are never constant). */
+const selectExpr = (c: Expr, t: Expr, f: Expr): Expr => ({ k: 'select', c, t, f, dtype: t.dtype });
 
 /** Indent statements by their brace depth (the emitter leaves loop bodies flush). */
 export function indentBlocks(lines: readonly string[], depth: number): string[] {
@@ -742,7 +1003,11 @@ export function threadIndex(shape: readonly number[], n: number, rowStride: numb
   return [...lines, ...parts];
 }
 
-/** Render a kernel to a WGSL compute shader. */
-export function renderWgslKernel(kernel: Kernel, opts: WgslKernelOptions): string {
+/** Render a kernel to a WGSL compute shader and the parameter values it reads. */
+export function renderWgslProgram(kernel: Kernel, opts: WgslKernelOptions): WgslProgram {
   return new WgslRenderer().renderKernel(kernel, opts);
+}
+/** Render a kernel to a WGSL compute shader (its source only). */
+export function renderWgslKernel(kernel: Kernel, opts: WgslKernelOptions): string {
+  return renderWgslProgram(kernel, opts).source;
 }

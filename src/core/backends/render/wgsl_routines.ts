@@ -1,11 +1,14 @@
 /**
- * The WebGPU backend's routines, first versions: correct, simple, one invocation per output
- * element (or per scanned column), with no shared memory or tiling yet.
+ * The WebGPU backend's simple routines: one invocation per output element (or per scanned
+ * column), no shared memory. The tiled matmul and convolution are in `wgsl_matmul.ts` and
+ * `wgsl_conv.ts`, fused attention in `wgsl_attention.ts`.
  *
- * - matmul and conv are kernel IR (`matmulKernel`, `convKernel`: a `reduce` over the
- *   contraction), rendered by the WGSL renderer like any fused kernel. Float sums accumulate
- *   in f32 in a different order than the CPU routines (which sum in f64), so results agree
- *   to a tolerance; integer results are exact (int32 wraps). Tiled versions come next.
+ * - matmul and conv as kernel IR (`matmulKernel`, `convKernel`: a `reduce` over the
+ *   contraction), rendered by the WGSL renderer like any fused kernel: the path for dtypes and
+ *   shapes the tiled routines do not take (bool; grids past the dispatch limit; feature and
+ *   batch groups together). Float sums accumulate in f32 in a different order than the CPU
+ *   routines (which sum in f64), so results agree to a tolerance; integer results are exact
+ *   (int32 wraps).
  * - sort, cumulative, scatterAdd and threefry are hand-written WGSL:
  *   sort ranks each element against its row (O(n²) per row; stable, NaNs last, −0 = +0) and
  *   scatters it to its rank — bit-identical to the CPU sort; cumulative scans each

@@ -23,6 +23,7 @@ type CompiledKernel = (out: TypedArray, ...rest: unknown[]) => void;
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
+  readonly hostMemory = true;
   private renderer = new JsRenderer();
   private cache = new Map<string, CompiledKernel>();
   private live = 0;
@@ -44,7 +45,8 @@ export class CpuBackend implements Backend {
     this.liveBytes -= (buf as CpuBuffer).data.byteLength;
   }
   read(buf: DeviceBuffer): Promise<TypedArray> {
-    return Promise.resolve(this.readSync(buf));
+    const d = (buf as CpuBuffer).data;
+    return Promise.resolve(new (d.constructor as new (src: TypedArray) => TypedArray)(d));
   }
   readSync(buf: DeviceBuffer): TypedArray {
     return (buf as CpuBuffer).data;

@@ -2,16 +2,26 @@
  * The WebAssembly backend: buffers live in one `WebAssembly.Memory` (see `wasm_heap.ts`),
  * kernels are rendered to one small module each (`render/wasm.ts`: SIMD loops, native
  * exp/log/tanh/sigmoid), compiled once per module and cached. float32 matmul runs the
- * hand-written SIMD routine (`wasm/gemm.ts`); the other routines run the JavaScript routines
- * on typed-array views of the memory. The memory is host memory, so `readSync` works as on
- * the CPU backend.
+ * hand-written SIMD routine (`wasm/gemm.ts`); float32 convolution runs an implicit GEMM on the
+ * same kernels (`wasm/conv.ts`: panels packed straight from the NCHW image through a tap table
+ * of window offsets, strides, padding and dilations, cached per geometry) — one GEMM per
+ * (batch item, feature or batch group), or, for outputs of few positions (weight gradients),
+ * the batch items merged into the columns; a kernel holding ±∞ or NaN runs the JavaScript
+ * routine, whose padding contributes nothing rather than 0·∞. The other routines run the
+ * JavaScript routines on typed-array views of the memory. The memory is host memory, so
+ * `readSync` works as on the CPU backend.
  *
  * Threads (`config.threads`): a pool of workers sharing the memory (`wasm_threads.ts`). A
- * float32 matmul of at least `minParallelFlops` is split over row blocks (and batch items),
+ * float32 matmul of at least `minParallelFlops` is split over row blocks (and batch items), a
+ * float32 conv of as many flops over its GEMMs, then row blocks where the kernel has at least
+ * as many rows as the column chunk has columns, else column blocks (whichever repeats less
+ * packing), and
  * a kernel whose estimated work (`kernelWork`: output elements × operations per element,
  * reductions and native transcendentals weighted) is at least `minParallelWork` over ranges
  * of its outermost output dimension — kernels that call into JavaScript stay on the calling
- * thread. (Handing work to a worker costs some 50 µs, so small jobs stay on the caller.) Every
+ * thread. A row group of a compiled program (`runRows`) runs block by block over its rows, each
+ * thread taking a contiguous range of rows and running all the group's kernels on it.
+ * (Handing work to a worker costs some 50 µs, so small jobs stay on the caller.) Every
  * output element is computed by the same code whichever thread runs it, so results are the
  * same for any thread count.
  *
@@ -24,14 +34,17 @@ import { itemSize, storageOf, type DType, type TypedArray } from '../../dtype.js
 import { ValueError } from '../../errors.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
 import { jsMath } from '../../kernel/js_math.js';
-import type { Backend, DeviceBuffer, MemoryStats, RoutineName, RoutineParams } from '../backend.js';
+import type { Backend, DeviceBuffer, KernelCall, MemoryStats, RoutineName, RoutineParams } from '../backend.js';
 import { JsRenderer } from '../render/js.js';
+import { convOutputShape } from '../routines/conv.js';
 import { helperImports, renderWasmKernel } from '../render/wasm.js';
+import { rowAxis } from '../../kernel/row_groups.js';
+import { TapTables, type ConvGeometry } from '../wasm/conv.js';
 import { GEMM_SHAPE, gemmWorkspaceBytes } from '../wasm/gemm.js';
 import { routinesModule, type RoutineExports } from '../wasm/routines.js';
 import { cpuRoutines } from './cpu_routines.js';
 import { WasmHeap, type HeapStats } from './wasm_heap.js';
-import { createThreadPool, hardwareThreads, ThreadsUnavailable, type PoolModule, type ThreadPool } from './wasm_threads.js';
+import { createThreadPool, hardwareThreads, ThreadsUnavailable, type LocalCall, type PoolModule, type ThreadPool } from './wasm_threads.js';
 
 export class WasmBuffer implements DeviceBuffer {
   readonly backend = 'wasm' as const;
@@ -50,6 +63,8 @@ interface CompiledKernel {
   readonly splitAxis: number;
   /** Estimated operations per output element (`kernelWork`). */
   readonly work: number;
+  /** Whether `call` honours (lo, hi) (the JavaScript fallback always writes the whole output). */
+  readonly ranged: boolean;
 }
 
 /** A rough count of operations per output element: nodes, reductions times their size, native transcendentals as 20. */
@@ -81,6 +96,7 @@ function ranges(n: number, parts: number): [number, number][] {
 
 export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
+  readonly hostMemory = true;
   private heapOrNull: WasmHeap | null = null;
   private cache = new Map<string, CompiledKernel>();
   private byStructure = new Map<string, CompiledKernel>();
@@ -88,11 +104,22 @@ export class WasmBackend implements Backend {
   private routinesOrNull: { exports: RoutineExports; pool: PoolModule } | null = null;
   private poolOrNull: ThreadPool | null | undefined = undefined;
   private modules = 0;
+  private tapTables = new TapTables();
   private live = 0;
   private liveBytes = 0;
-  /** Smallest float32 matmul (2·batch·m·n·k flops) and kernel work (`kernelWork`) split over threads. */
+  /** Smallest float32 matmul or conv (2·batch·m·n·k flops) and kernel work (`kernelWork`) split over threads. */
   minParallelFlops = 1 << 22;
   minParallelWork = 1 << 21;
+  /**
+   * Output bytes per block of rows when a row group runs block by block (`runRows`), about one
+   * core's L2. (Measured on a 2-core EPYC, softmax 4096×1024: blocks under ~512 KB lose more to
+   * the restarts of every kernel's loops and streams than they gain from the cache.)
+   */
+  rowBlockBytes = 1 << 20;
+  /** Largest tap table of a float32 conv (taps × output positions per chunk, int32 entries). */
+  convTableEntries = 1 << 20;
+  /** A float32 conv with fewer output positions merges its batch items into the GEMM's columns. */
+  convMergeBelow = 64;
 
   /** The memory and allocator, created on first use (importing vidax allocates nothing). */
   get heap(): WasmHeap {
@@ -134,8 +161,10 @@ export class WasmBackend implements Backend {
     this.live--;
     this.liveBytes -= b.size * itemSize(b.dtype);
   }
+  /** A copy (the typed-array constructor copies several times faster than `slice` in V8). */
   read(buf: DeviceBuffer): Promise<TypedArray> {
-    return Promise.resolve(this.view(buf).slice());
+    const v = this.view(buf);
+    return Promise.resolve(new (v.constructor as new (src: TypedArray) => TypedArray)(v));
   }
   /** A view of the buffer in the memory (no copy; valid until the memory grows or the buffer is freed). */
   readSync(buf: DeviceBuffer): TypedArray {
@@ -147,6 +176,19 @@ export class WasmBackend implements Backend {
   }
 
   run(kernel: Kernel, inputs: readonly DeviceBuffer[], out: DeviceBuffer): void {
+    const { o, n, k, args, rows } = this.bind({ kernel, inputs, out });
+    const threads = k.pool && rows > 1 && n * k.work >= this.minParallelWork ? this.threadCount() : 1;
+    if (threads > 1) {
+      // Ranges of the split axis (all axes before it have size 1); `out` points at the range's first row.
+      const rowBytes = (n / rows) * itemSize(kernel.outDtype);
+      const parts = ranges(rows, threads).map(([lo, hi]) => [[o.ptr + lo * rowBytes, ...args, lo, hi]]);
+      if (this.parallel(k.pool!, 'kernel', k.call, parts)) return;
+    }
+    k.call(o.ptr, ...args, 0, rows);
+  }
+
+  /** A kernel call checked and compiled: its output, size, compiled kernel, input arguments (ptr, size)… and rows. */
+  private bind({ kernel, inputs, out }: KernelCall): { o: WasmBuffer; n: number; k: CompiledKernel; args: number[]; rows: number } {
     const o = this.check(out, 'run');
     const ins = inputs.map((b) => this.check(b, 'run'));
     const n = kernel.outShape.reduce((a, b) => a * b, 1);
@@ -160,15 +202,43 @@ export class WasmBackend implements Backend {
       if (m >= b.size) this.heap.ensure(b.ptr + (m + 1) * itemSize(b.dtype));
       args.push(b.ptr, b.size);
     });
-    const rows = kernel.outShape[k.splitAxis] ?? 1;
-    const threads = k.pool && rows > 1 && n * k.work >= this.minParallelWork ? this.threadCount() : 1;
-    if (threads > 1) {
-      // Ranges of the split axis (all axes before it have size 1); `out` points at the range's first row.
-      const rowBytes = (n / rows) * itemSize(kernel.outDtype);
-      const parts = ranges(rows, threads).map(([lo, hi]) => [[o.ptr + lo * rowBytes, ...args, lo, hi]]);
-      if (this.parallel(k.pool!, 'kernel', k.call, parts)) return;
+    return { o, n, k, args, rows: kernel.outShape[k.splitAxis] ?? 1 };
+  }
+
+  /**
+   * A row group (`kernel/row_groups.ts`) block by block: kernel 1 on rows [lo, hi) of the
+   * common split axis, kernel 2 on [lo, hi), …, then the next block, the blocks sized so that
+   * a block's outputs take about `rowBlockBytes` (they are still in cache when the next kernel
+   * reads them). With threads (the kernels' total `kernelWork` at least `minParallelWork`),
+   * each thread takes a balanced range of rows and runs the whole sequence on it, by blocks: the
+   * group's reads of its own outputs are row-local, so a thread reads only rows it wrote and
+   * needs no barrier between kernels. Every element is computed by the same code as in `run`,
+   * so results are the same for any blocks and thread count. Kernels that cannot run on a
+   * range (the JavaScript fallback) or do not split at the group's rows run one by one.
+   */
+  runRows(calls: readonly KernelCall[]): void {
+    const bound = calls.map((c) => this.bind(c));
+    const rows = bound[0]?.rows ?? 0;
+    if (rows < 2 || bound.some((b, i) => !b.k.ranged || b.rows !== rows || rowAxis(calls[i].kernel.outShape) !== b.k.splitAxis)) {
+      for (const c of calls) this.run(c.kernel, c.inputs, c.out);
+      return;
     }
-    k.call(o.ptr, ...args, 0, rows);
+    const rowBytes = bound.map((b, i) => (b.n / rows) * itemSize(calls[i].kernel.outDtype));
+    const step = Math.max(1, Math.floor(this.rowBlockBytes / rowBytes.reduce((a, b) => a + b, 0)));
+    const work = bound.reduce((w, b) => w + b.n * b.k.work, 0);
+    const threads = bound.every((b) => b.k.pool) && work >= this.minParallelWork ? this.threadCount() : 1;
+    // Per thread (a balanced range of rows): [kernel index, out (at row lo), inputs…, lo, hi] per block of the range and kernel.
+    const parts = ranges(rows, threads).map(([r0, r1]) => {
+      const part: number[][] = [];
+      for (let lo = r0; lo < r1; lo += step) {
+        const hi = Math.min(r1, lo + step);
+        bound.forEach(({ o, args }, i) => part.push([i, o.ptr + lo * rowBytes[i], ...args, lo, hi]));
+      }
+      return part;
+    });
+    const locals = bound.map((b) => b.k.call);
+    if (threads > 1 && this.parallel(bound.map((b) => b.k.pool!), 'kernel', locals, parts)) return;
+    for (const part of parts) for (const [i, ...args] of part) locals[i](...args);
   }
 
   /**
@@ -186,7 +256,7 @@ export class WasmBackend implements Backend {
     if (!k) {
       const { call, module } = this.instantiate(kernel, rendered.bytes);
       const pool = module && !rendered.importsHelpers ? { id: this.modules++, module } : null;
-      k = { call, maxIndex: rendered.maxIndex, pool, splitAxis: rendered.splitAxis, work: kernelWork(kernel) };
+      k = { call, maxIndex: rendered.maxIndex, pool, splitAxis: rendered.splitAxis, work: kernelWork(kernel), ranged: module !== null };
       this.cache.set(key, k);
     }
     this.byStructure.set(structure, k);
@@ -235,7 +305,7 @@ export class WasmBackend implements Backend {
     return this.poolOrNull;
   }
   /** Run the parts on the pool; false (and no threads from now on) if it cannot start its workers. */
-  private parallel(mod: PoolModule, name: string, local: (...args: number[]) => void, parts: number[][][]): boolean {
+  private parallel(mod: PoolModule | PoolModule[], name: string, local: LocalCall | LocalCall[], parts: number[][][]): boolean {
     try {
       this.pool!.run(mod, name, local, parts);
       return true;
@@ -262,6 +332,10 @@ export class WasmBackend implements Backend {
 
   routine<R extends RoutineName>(name: R, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], params: RoutineParams[R]): void {
     if (name === 'matmul' && outputs[0].dtype === 'float32') return this.matmulF32(inputs.map((b) => this.check(b, 'matmul')), this.check(outputs[0], 'matmul'), params as RoutineParams['matmul']);
+    if (name === 'conv' && outputs[0].dtype === 'float32') {
+      const ins = inputs.map((b) => this.check(b, 'conv'));
+      if (this.routines.allFinite(ins[1].ptr, ins[1].size)) return this.convF32(ins, this.check(outputs[0], 'conv'), params as RoutineParams['conv']);
+    }
     cpuRoutines[name](inputs.map((b) => this.view(b)), outputs.map((b) => this.view(b)), params);
   }
 
@@ -300,8 +374,103 @@ export class WasmBackend implements Backend {
     }
   }
 
+  /**
+   * float32 convolution with the implicit-GEMM routine (`wasm/conv.ts`): per (output batch
+   * item, group) one GEMM of the group's kernel rows (O/G × I·taps) by the patches of its input
+   * channels — a feature group takes its slice of input channels, a batch group its slice of
+   * the lhs batch (`nb + g·N/bgc`, as in `routines/conv.ts`). With fewer than
+   * `convMergeBelow` output positions the batch items of a group are merged into one GEMM's
+   * columns, written to a scratch matrix and copied out. The columns go in chunks whose tap
+   * table has at most `convTableEntries` entries; where there are fewer GEMMs than threads,
+   * each is split in row blocks (whole micro-tiles; every block packs all the chunk's patches)
+   * if it has at least as many rows as the chunk has columns, else in column blocks (whole
+   * 8-column panels; every block packs all the kernel rows).
+   */
+  private convF32([lhs, rhs]: WasmBuffer[], out: WasmBuffer, p: RoutineParams['conv']): void {
+    const nd0 = p.lhsShape.length - 2;
+    const outShape = convOutputShape(p.lhsShape, p.rhsShape, {
+      windowStrides: [...p.windowStrides], padding: p.padding.map(([lo, hi]): [number, number] => [lo, hi]), lhsDilation: [...p.lhsDilation],
+      rhsDilation: [...p.rhsDilation], featureGroupCount: p.featureGroupCount, batchGroupCount: p.batchGroupCount,
+    });
+    const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+    const total = prod(outShape);
+    if (out.size < total) throw new ValueError(`wasm backend: conv: output buffer too small (${out.size} < ${total})`);
+    if (total === 0) return;
+    const g: ConvGeometry = nd0 === 0
+      ? { inSp: [1], winSp: [1], outSp: [1], strides: [1], padLo: [0], lhsDil: [1], rhsDil: [1] }
+      : { inSp: p.lhsShape.slice(2), winSp: p.rhsShape.slice(2), outSp: outShape.slice(2), strides: p.windowStrides, padLo: p.padding.map((q) => q[0]), lhsDil: p.lhsDilation, rhsDil: p.rhsDilation };
+    const [N, C] = p.lhsShape, [O, I] = p.rhsShape;
+    const taps = prod(g.winSp), P = prod(g.outSp), inSize = prod(g.inSp), K = I * taps;
+    if (K === 0) {
+      this.view(out).fill(0, 0, total);
+      return;
+    }
+    const { featureGroupCount: fgc, batchGroupCount: bgc } = p;
+    const G = fgc * bgc, rows = O / G, nOut = N / bgc;
+    // (Merged, the table holds offsets from the first item: they must stay below 2³¹.)
+    const merge = nOut > 1 && P < this.convMergeBelow && 4 * N * C * inSize < 2 ** 31;
+    const width = merge ? nOut * P : P; // GEMM columns
+    const itemBytes = 4 * C * inSize; // between batch items of the image
+    const blocks: { ptr: number; cap: number }[] = [];
+    const alloc = (bytes: number) => (blocks.push(this.heap.alloc(bytes)), blocks[blocks.length - 1]);
+    try {
+      const scratch = merge ? alloc(4 * O * width) : null;
+      // Per GEMM: the kernel rows, the image's first channel, the output (row stride 4·width).
+      const items: { a: number; img: number; c: number }[] = [];
+      for (let nb = 0; nb < (merge ? 1 : nOut); nb++)
+        for (let q = 0; q < G; q++)
+          items.push({
+            a: rhs.ptr + 4 * q * rows * K,
+            img: lhs.ptr + 4 * inSize * (fgc > 1 ? nb * C + q * I : (nb + q * nOut) * C),
+            c: scratch ? scratch.ptr + 4 * q * rows * width : out.ptr + 4 * (nb * O + q * rows) * P,
+          });
+      const threads = 2 * nOut * O * K * P >= this.minParallelFlops ? this.threadCount() : 1;
+      const { exports, pool } = this.routinesModule;
+      const { mr, kc } = GEMM_SHAPE;
+      const kcStep = Math.ceil(K / Math.ceil(K / kc)); // balanced k-slices
+      const cols = Math.min(Math.ceil(width / 8) * 8, Math.max(8, Math.floor(this.convTableEntries / taps / 8) * 8));
+      // Enough blocks for every thread: row blocks (whole micro-tiles), each packing all of the
+      // chunk's patches, or column blocks (whole panels), each packing all of the kernel rows —
+      // whichever repeats less packing.
+      const perItem = Math.ceil(threads / items.length);
+      const byRows = rows >= cols;
+      const rowStep = byRows ? Math.ceil(rows / perItem / mr) * mr : rows;
+      const colStep = byRows ? cols : Math.ceil(cols / perItem / 8) * 8;
+      const tab = alloc(4 * taps * cols), modes = alloc(4 * taps * (cols / 8));
+      const works = Array.from({ length: threads }, () => alloc(gemmWorkspaceBytes(Math.min(colStep, cols))));
+      for (let j0 = 0; j0 < width; j0 += cols) {
+        const n = Math.min(cols, width - j0);
+        const t = this.tapTables.get(g, P, width, itemBytes, j0, cols);
+        new Int32Array(this.heap.buffer, tab.ptr, t.tab.length).set(t.tab);
+        new Int32Array(this.heap.buffer, modes.ptr, t.modes.length).set(t.modes);
+        const calls: number[][] = [];
+        for (const it of items)
+          for (let r = 0; r < rows; r += rowStep)
+            for (let c0 = 0; c0 < n; c0 += colStep)
+              calls.push([it.a + 4 * r * K, 4 * K, it.img, 4 * inSize, tab.ptr, modes.ptr, cols, taps, c0, it.c + 4 * (r * width + j0 + c0), 4 * width, Math.min(rowStep, rows - r), Math.min(colStep, n - c0), K, kcStep]);
+        const parts = ranges(calls.length, threads);
+        const args = parts.map(([lo, hi], th) => calls.slice(lo, hi).map((x) => [...x, works[th].ptr]));
+        if (parts.length > 1 && this.parallel(pool, 'conv', exports.conv, args)) continue;
+        for (const x of args.flat()) exports.conv(...x);
+      }
+      if (scratch) {
+        // scratch[o, nb·P + p] → out[nb, o, p]
+        const src = new Float32Array(this.heap.buffer, scratch.ptr, O * width), dst = new Float32Array(this.heap.buffer, out.ptr, total);
+        for (let o = 0; o < O; o++)
+          for (let nb = 0; nb < nOut; nb++) dst.set(src.subarray(o * width + nb * P, o * width + (nb + 1) * P), (nb * O + o) * P);
+      }
+    } finally {
+      for (const b of blocks) this.heap.free(b.ptr, b.cap);
+    }
+  }
+
   memoryStats(): MemoryStats {
     return { buffers: this.live, bytes: this.liveBytes };
+  }
+  /** The thread pool's threads (counting the caller), workers started, and jobs split over workers; null while there is no pool (none needed yet, or threads unavailable here). */
+  threadStats(): { threads: number; started: number; jobs: number } | null {
+    const pool = this.poolOrNull;
+    return pool ? { threads: pool.size, started: pool.started, jobs: pool.jobs } : null;
   }
   /** The memory and the allocator's bookkeeping. */
   heapStats(): HeapStats {

@@ -6,7 +6,8 @@
  *
  * Protocol: each worker gets the memory and a control block (a SharedArrayBuffer) once, each
  * module once (a `WebAssembly.Module` is posted and instantiated there against the same
- * memory), and per job a list of argument lists for one export. Messages on a port arrive in
+ * memory), and per job a list of argument lists for one export — of one module, or of several,
+ * each argument list then starting with the index of its module. Messages on a port arrive in
  * order, so a module always precedes the jobs that use it. A worker runs its calls, then
  * decrements the control block's counter and wakes the caller; an exception sets the error
  * word and records its message. Workers are `unref`'d: they never keep a Node process alive.
@@ -14,6 +15,12 @@
  * Availability: SharedArrayBuffer and a shared memory, a way to start workers, and a calling
  * thread that may block (`Atomics.wait` throws on a browser's main thread). Without them
  * `createThreadPool` returns null and the backend stays single-threaded.
+ *
+ * Start-up: a Node worker starts on its own, so a job waits (up to `startupMs`) for a worker
+ * that has not started yet. A browser starts a Web Worker only once the creating thread
+ * returns to its event loop, so waiting would block until the deadline; there the part of a
+ * worker that has not started yet runs on the calling thread after its own (the same code,
+ * so the same results), and the worker takes its parts from the first job after it started.
  */
 import { ValueError } from '../../errors.js';
 
@@ -22,6 +29,9 @@ export interface PoolModule {
   readonly id: number;
   readonly module: WebAssembly.Module;
 }
+
+/** The calling thread's own instance of an export. */
+export type LocalCall = (...args: number[]) => void;
 
 export interface WorkerLike {
   postMessage(message: unknown): void;
@@ -55,8 +65,9 @@ function onMessage(msg) {
     instances.set(msg.id, new WebAssembly.Instance(msg.module, { env: { memory } }).exports);
   } else if (msg.type === 'run') {
     try {
-      const f = instances.get(msg.id)[msg.name];
-      for (const args of msg.calls) f(...args);
+      const fs = msg.ids.map((id) => instances.get(id)[msg.name]);
+      if (msg.indexed) for (const args of msg.calls) fs[args[0]](...args.slice(1));
+      else for (const args of msg.calls) fs[0](...args);
     } catch (e) {
       const text = new TextEncoder().encode(String(e && e.stack || e)).subarray(0, ${TEXT_BYTES});
       new Uint8Array(ctl.buffer, ${TEXT}, ${TEXT_BYTES}).set(text);
@@ -74,13 +85,37 @@ export class ThreadPool {
   private workers: { worker: WorkerLike; modules: Set<number>; slot: number; ready: boolean }[] = [];
   private readonly ctl = new Int32Array(new SharedArrayBuffer(TEXT + TEXT_BYTES));
   private nextSlot = 0;
+  private jobsRun = 0;
 
-  /** `startupMs`: how long a worker may take to start before the pool counts it as failed. */
-  constructor(private readonly memory: WebAssembly.Memory, private readonly spawn: () => WorkerLike, private readonly startupMs = STARTUP_MS) {}
+  /**
+   * `startupMs`: how long a job waits for a worker to start before the pool counts it as
+   * failed; `startsWhileBlocked`: whether workers start while the calling thread blocks
+   * (false in a browser: a job then runs the parts of workers not yet started itself).
+   */
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly spawn: () => WorkerLike,
+    private readonly startupMs = STARTUP_MS,
+    private readonly startsWhileBlocked = true,
+  ) {}
 
   /** Threads, counting the calling thread. */
   get size(): number {
     return this.workers.length + 1;
+  }
+
+  /** Jobs that handed a part to at least one worker and completed (for tests that check work was split). */
+  get jobs(): number {
+    return this.jobsRun;
+  }
+
+  /** Workers that have started (taken their memory and control block). */
+  get started(): number {
+    return this.workers.filter((w) => this.isStarted(w)).length;
+  }
+
+  private isStarted(w: { slot: number; ready: boolean }): boolean {
+    return w.ready || (w.ready = Atomics.load(this.ctl, READY + w.slot) === 1);
   }
 
   /** Start or stop workers so that there are `threads` threads in all. */
@@ -98,15 +133,24 @@ export class ThreadPool {
   /**
    * Run export `name` of `mod`: the calling thread makes the calls of `perThread[0]` with
    * `local` (its own instance), worker t − 1 those of `perThread[t]`; returns when all are done.
+   * With a list of modules (and their local functions), each call's first number is the index
+   * of the module whose export it calls, in order (a sequence of kernels per thread). In a
+   * browser the parts of workers not yet started run on the calling thread (file comment).
    */
-  run(mod: PoolModule, name: string, local: (...args: number[]) => void, perThread: readonly (readonly number[][])[]): void {
+  run(mod: PoolModule | readonly PoolModule[], name: string, local: LocalCall | readonly LocalCall[], perThread: readonly (readonly number[][])[]): void {
+    const indexed = !('module' in mod);
+    const mods: readonly PoolModule[] = 'module' in mod ? [mod] : mod;
+    const locals: readonly LocalCall[] = typeof local === 'function' ? [local] : local;
     if (perThread.length > this.size) throw new Error(`thread pool: ${perThread.length} parts for ${this.size} threads`);
-    const busy = perThread.slice(1).map((calls, i) => ({ calls, w: this.workers[i] })).filter((p) => p.calls.length > 0);
+    const parts = perThread.slice(1).map((calls, i) => ({ calls, w: this.workers[i] })).filter((p) => p.calls.length > 0);
     const ctl = this.ctl;
-    // Workers that have not yet started get a while to do so (a worker that cannot start never answers).
+    // Workers that have not yet started get a while to do so (a worker that cannot start never
+    // answers), except where they cannot start while this thread blocks: their parts run here.
+    const late = this.startsWhileBlocked ? [] : parts.filter((p) => !this.isStarted(p.w));
+    const busy = parts.filter((p) => !late.includes(p));
     for (const { w } of busy) {
       const deadline = Date.now() + this.startupMs;
-      while (!w.ready && !(w.ready = Atomics.load(ctl, READY + w.slot) === 1)) {
+      while (!this.isStarted(w)) {
         if (Date.now() > deadline) throw new ThreadsUnavailable(`wasm thread pool: a worker did not start within ${this.startupMs / 1000} s`);
         Atomics.wait(ctl, READY + w.slot, 0, 100);
       }
@@ -114,15 +158,18 @@ export class ThreadPool {
     Atomics.store(ctl, FAILED, 0);
     Atomics.store(ctl, PENDING, busy.length);
     for (const { calls, w } of busy) {
-      if (!w.modules.has(mod.id)) {
-        w.worker.postMessage({ type: 'module', id: mod.id, module: mod.module });
-        w.modules.add(mod.id);
-      }
-      w.worker.postMessage({ type: 'run', id: mod.id, name, calls });
+      for (const m of mods)
+        if (!w.modules.has(m.id)) {
+          w.worker.postMessage({ type: 'module', id: m.id, module: m.module });
+          w.modules.add(m.id);
+        }
+      w.worker.postMessage({ type: 'run', ids: mods.map((m) => m.id), indexed, name, calls });
     }
     let localError: unknown = null;
     try {
-      for (const args of perThread[0] ?? []) local(...args);
+      for (const calls of [perThread[0] ?? [], ...late.map((p) => p.calls)])
+        if (indexed) for (const args of calls) locals[args[0]](...args.slice(1));
+        else for (const args of calls) locals[0](...args);
     } catch (e) {
       localError = e;
     }
@@ -138,6 +185,7 @@ export class ThreadPool {
       const text = new TextDecoder().decode(new Uint8Array(ctl.buffer, TEXT, Atomics.load(ctl, ERROR_LENGTH)).slice());
       throw new ValueError(`wasm thread pool: '${name}' failed in a worker: ${text}`);
     }
+    if (busy.length > 0) this.jobsRun++;
   }
 
   /** Stop every worker. */
@@ -158,30 +206,31 @@ function canBlock(): boolean {
 
 type NodeWorkerThreads = { Worker: new (src: string, opts: { eval: boolean; execArgv: string[] }) => WorkerLike & { unref(): void } };
 
-/** How to start a worker here, or null. */
-function workerFactory(): (() => WorkerLike) | null {
+/** How to start a worker here (and whether it starts while its creator blocks: Node yes, a browser no), or null. */
+function workerFactory(): { spawn: () => WorkerLike; startsWhileBlocked: boolean } | null {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown; versions?: { node?: string } } }).process;
   if (proc?.versions?.node) {
     const wt = proc.getBuiltinModule?.('node:worker_threads') as NodeWorkerThreads | undefined;
     if (!wt) return null;
-    return () => {
+    const spawn = () => {
       // No inherited flags: the source is a plain CommonJS script (`--input-type=module` or loaders would change that).
       const w = new wt.Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
       w.unref();
       return w;
     };
+    return { spawn, startsWhileBlocked: true };
   }
   const g = globalThis as { Worker?: new (url: string) => WorkerLike; Blob?: typeof Blob; URL?: typeof URL };
   if (typeof g.Worker !== 'function' || !g.Blob || !g.URL?.createObjectURL) return null;
   const url = g.URL.createObjectURL(new g.Blob([WORKER_SOURCE], { type: 'text/javascript' }));
-  return () => new g.Worker!(url);
+  return { spawn: () => new g.Worker!(url), startsWhileBlocked: false };
 }
 
 /** A pool over `memory`, or null where threads are unavailable (see the file comment). */
 export function createThreadPool(memory: WebAssembly.Memory): ThreadPool | null {
   if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer) || !canBlock()) return null;
-  const spawn = workerFactory();
-  return spawn ? new ThreadPool(memory, spawn) : null;
+  const factory = workerFactory();
+  return factory ? new ThreadPool(memory, factory.spawn, STARTUP_MS, factory.startsWhileBlocked) : null;
 }
 
 /** The number of hardware threads (for `config.threads = 0`). */

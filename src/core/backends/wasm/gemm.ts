@@ -12,8 +12,9 @@
  * vectors of B, broadcasts each of the MR values of A (`v128.load32_splat`) and does
  * `acc += a·b` (f32x4.mul then f32x4.add: SIMD128 has no fused multiply-add without the
  * relaxed-SIMD proposal). The first k-slice starts from zero, later ones load the tile.
- * Tiles that stick out of C (m or n not a multiple of the block) run on a scratch tile whose
- * valid part is copied in and out.
+ * A tile of the last rows of a block (fewer than MR) runs a micro-kernel with that many rows of
+ * accumulators straight on C; a tile of the last columns (fewer than 8) runs on a scratch tile
+ * whose valid part is copied in and out.
  *
  * Summation order: every C element is the sequential f32 sum over k (k = 0, 1, …) of
  * f32-rounded products, whatever the blocking, thread split or tile position, so results do
@@ -60,6 +61,14 @@ export function gemmWorkspaceBytes(n: number, s: GemmShape = GEMM_SHAPE): number
 export interface GemmFunctions {
   /** `gemm(a, lda, b, ldb, c, ldc, m, n, k, work)`: C = A·B (A m×k, B k×n; k ≥ 1). */
   readonly gemm: number;
+  /**
+   * The building blocks, for other drivers (the implicit-GEMM convolution, `conv.ts`):
+   * `packA(src, lda, mc, kc, dst)` packs an mc×kc block of A into micro-panels of mr rows;
+   * `macro(Ap, Bp, C, ldc, mc, nc, kc, accumulate, tile)` multiplies packed A (mc×kc) by
+   * packed B (kc×nc, panels of 8 columns, k-major) into C, adding to C when `accumulate`.
+   */
+  readonly packA: number;
+  readonly macro: number;
 }
 
 const L = (local: number) => ({ local });
@@ -143,19 +152,19 @@ export function addGemm(mod: ModuleBuilder, shape: GemmShape = GEMM_SHAPE): Gemm
     });
   }
 
-  // ---- micro(ap, bp, kc, cp, ldc, accumulate): C[mr×8] (+)= Ap·Bp
-  const micro = new Asm(['i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  {
+  // ---- micro(ap, bp, kc, cp, ldc, accumulate): C[rows×8] (+)= Ap·Bp, rows ≤ mr of an mr-row micro-panel
+  const microKernel = (rows: number): number => {
+    const micro = new Asm(['i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
     const [ap, bp, kc, cp, ldc, accum] = [0, 1, 2, 3, 4, 5];
     const a = micro, c = a.c;
-    const acc = Array.from({ length: mr }, () => [a.v128(), a.v128()]);
+    const acc = Array.from({ length: rows }, () => [a.v128(), a.v128()]);
     const b0 = a.v128(), b1 = a.v128(), av = a.v128();
     const p = a.i32(), q = a.i32(), end = a.i32(), endU = a.i32(), rowp = a.i32();
     const rowsDo = (f: (r: number) => void) => {
       a.set(rowp, L(cp));
-      for (let r = 0; r < mr; r++) {
+      for (let r = 0; r < rows; r++) {
         f(r);
-        if (r < mr - 1) a.addTo(rowp, L(ldc));
+        if (r < rows - 1) a.addTo(rowp, L(ldc));
       }
     };
     a.if((c) => c.localGet(accum), () =>
@@ -170,7 +179,7 @@ export function addGemm(mod: ModuleBuilder, shape: GemmShape = GEMM_SHAPE): Gemm
     const step = (c: Code, u: number) => {
       c.localGet(q).mem('v128.load', 32 * u, 0).localSet(b0);
       c.localGet(q).mem('v128.load', 32 * u + 16, 0).localSet(b1);
-      for (let r = 0; r < mr; r++) {
+      for (let r = 0; r < rows; r++) {
         c.localGet(p).mem('v128.load32_splat', 4 * (mr * u + r)).localSet(av);
         c.localGet(acc[r][0]).localGet(av).localGet(b0).ops('f32x4.mul', 'f32x4.add').localSet(acc[r][0]);
         c.localGet(acc[r][1]).localGet(av).localGet(b1).ops('f32x4.mul', 'f32x4.add').localSet(acc[r][1]);
@@ -194,8 +203,11 @@ export function addGemm(mod: ModuleBuilder, shape: GemmShape = GEMM_SHAPE): Gemm
       c.localGet(rowp).localGet(acc[r][0]).mem('v128.store', 0, 0);
       c.localGet(rowp).localGet(acc[r][1]).mem('v128.store', 16, 0);
     });
-  }
-  const microIdx = mod.addFunction(micro.fn);
+    return mod.addFunction(micro.fn);
+  };
+  // The full tile, and the tiles of the last rows of a block (1 … mr − 1 rows) writing C directly.
+  const microIdx = microKernel(mr);
+  const microRows = Array.from({ length: mr - 1 }, (_, r) => microKernel(r + 1));
 
   // ---- macro(Ap, Bp, C, ldc, mc, nc, kc, accumulate, tile)
   const macro = new Asm(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
@@ -220,8 +232,13 @@ export function addGemm(mod: ModuleBuilder, shape: GemmShape = GEMM_SHAPE): Gemm
         a.set(ap, (c) => c.localGet(Ap).localGet(ir).localGet(kc).op('i32.mul').i32Const(2).ops('i32.shl', 'i32.add'));
         a.set(cp, (c) => c.localGet(C).localGet(ir).localGet(ldc).op('i32.mul').localGet(jr).i32Const(2).ops('i32.shl', 'i32.add', 'i32.add'));
         a.set(rows, minI32(mr, (c) => c.localGet(mc).localGet(ir).op('i32.sub')));
-        a.if((c) => c.localGet(nr).i32Const(NR).op('i32.eq').localGet(rows).i32Const(mr).ops('i32.eq', 'i32.and'), () => {
-          c.localGet(ap).localGet(bp).localGet(kc).localGet(cp).localGet(ldc).localGet(accum).call(microIdx);
+        a.if((c) => c.localGet(nr).i32Const(NR).op('i32.eq'), () => {
+          const direct = (r: number) => c.localGet(ap).localGet(bp).localGet(kc).localGet(cp).localGet(ldc).localGet(accum).call(r === mr ? microIdx : microRows[r - 1]);
+          const byRows = (r: number): void => {
+            if (r === 1) direct(1);
+            else a.if((c) => c.localGet(rows).i32Const(r).op('i32.eq'), () => direct(r), () => byRows(r - 1));
+          };
+          byRows(mr);
         }, () => {
           a.if((c) => c.localGet(accum), () => copy(true));
           c.localGet(ap).localGet(bp).localGet(kc).localGet(tile).i32Const(32).localGet(accum).call(microIdx);
@@ -269,5 +286,5 @@ export function addGemm(mod: ModuleBuilder, shape: GemmShape = GEMM_SHAPE): Gemm
       });
     });
   }
-  return { gemm: mod.addFunction(gemm.fn) };
+  return { gemm: mod.addFunction(gemm.fn), packA: packAIdx, macro: macroIdx };
 }
