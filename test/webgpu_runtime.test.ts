@@ -180,6 +180,19 @@ if (gpu instanceof Error) {
     await exact(got, jit(f)(xc), 'prepared kernel');
   });
 
+  test('jit(f).lower(x).compile() creates the pipelines ahead, so the first call compiles none', async () => {
+    const f = jit((x: VArray) => np.sub(np.minimum(x, np.abs(np.flip(x, 0))), np.min(x, 0, true)));
+    const [xg, xc] = both([5, 11], 37);
+    const lowered = f.lower(xg);
+    const before = b.poolStats();
+    await lowered.compile();
+    const mid = b.poolStats();
+    assert.ok(mid.pipelinesPrepared > before.pipelinesPrepared, 'pipelines prepared');
+    const got = f(xg);
+    assert.is(b.poolStats().pipelineMisses, mid.pipelineMisses, 'no pipeline compiled at the first call');
+    await exact(got, on('cpu', () => f(xc)), 'compiled ahead');
+  });
+
   test('describe() reports shader-f16 availability (vidax has no float16 dtype)', () => {
     const d = b.describe();
     assert.type(d.shaderF16, 'boolean');

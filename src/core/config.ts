@@ -11,7 +11,9 @@ export const config = {
    * Threads the `wasm` backend splits large kernels and float32 matmuls over, counting the
    * calling thread: 1 runs everything on the calling thread, 0 uses one thread per core. More
    * than one needs SharedArrayBuffer, worker threads and a calling thread that may block
-   * (Node, or a browser worker); elsewhere the backend stays single-threaded. Results do not
+   * (Node, or a browser worker of a cross-origin-isolated page, which is what gives it
+   * SharedArrayBuffer; there workers start once the calling thread yields, and until then
+   * their shares run on the caller); elsewhere the backend stays single-threaded. Results do not
    * depend on it: every element is computed by the same code whichever thread runs it.
    * Default 0 (all cores), like PyTorch and ONNX Runtime.
    */

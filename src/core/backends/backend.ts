@@ -89,6 +89,11 @@ export interface Backend {
   read(buf: DeviceBuffer): Promise<TypedArray>;
   /** Synchronous read; only backends whose memory is host memory support it. */
   readSync(buf: DeviceBuffer): TypedArray;
+  /**
+   * Compile kernels ahead of their first `run` (cached as `run` would cache them); WebGPU
+   * creates its pipelines asynchronously. Optional: backends without it compile on first run.
+   */
+  prepare?(kernels: readonly Kernel[]): Promise<void>;
   /** Compile (cached by source) and run a kernel, writing its whole output buffer. */
   run(kernel: Kernel, inputs: readonly DeviceBuffer[], out: DeviceBuffer): void;
   /**

@@ -90,6 +90,12 @@ export interface Lowered {
   text: string;
   kernels: string[];
   program: Program;
+  /**
+   * Compile the program's kernels on its backend before the first call (JAX's
+   * `jit(f).lower(x).compile()`): on WebGPU the pipelines are created asynchronously, so a UI
+   * or a training loop can warm up without blocking; elsewhere kernels compile at once.
+   */
+  compile(): Promise<void>;
 }
 
 export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
@@ -112,7 +118,8 @@ export function jit<F extends AnyFn>(f: F, opts: JitOptions = {}): Jitted<F> {
       used.forEach((a, i) => a !== inputs[i] && a.dispose()); // row-major copies of offset views
       const backend = (inputs[0] as NDArray | undefined)?.backend ?? defaultBackend();
       const kernels = program.steps.flatMap((s) => (s.kind === 'kernel' ? [backend.source(s.kernel)] : []));
-      return { jaxpr: staged.jaxpr, text: staged.jaxpr.toString(), kernels, program };
+      const compile = () => backend.prepare?.(program.steps.flatMap((s) => (s.kind === 'kernel' ? [s.kernel] : []))) ?? Promise.resolve();
+      return { jaxpr: staged.jaxpr, text: staged.jaxpr.toString(), kernels, program, compile };
     },
   });
   Object.defineProperty(jitted, 'cacheSize', { get: () => cache.size });

@@ -241,6 +241,12 @@ export class WasmBackend implements Backend {
     for (const part of parts) for (const [i, ...args] of part) locals[i](...args);
   }
 
+  /** Compile kernels now (`run` would compile them on first use). */
+  prepare(kernels: readonly Kernel[]): Promise<void> {
+    for (const k of kernels) this.compile(k);
+    return Promise.resolve();
+  }
+
   /**
    * The compiled kernel: looked up by the kernel's structure first (cheap, the eager path),
    * else rendered and looked up by the module's bytes (equal kernels built with other

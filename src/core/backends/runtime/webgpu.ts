@@ -44,7 +44,7 @@
  * semantics: an op is encoded when called): a dispatch whose pipeline is still compiling
  * compiles it synchronously. jit does not call `prepare` by itself, since its first dispatch
  * follows lowering at once and would compile twice; callers that can wait (warm-up before a
- * loop, a UI) call it with `lowerJaxpr(...)`'s kernels and await it.
+ * loop, a UI) await `jit(f).lower(x).compile()`, which hands the program's kernels to it.
  *
  * Memory: buffers come from a pool bucketed by size (four classes per power of two, so at
  * most 25% is wasted); freed buffers go back to their bucket (up to `poolBytes` in all) and
@@ -490,18 +490,25 @@ export class WebGpuBackend implements Backend {
     else b.gpu.destroy();
   }
 
-  async read(buf: DeviceBuffer): Promise<TypedArray> {
-    const b = this.check(buf, 'read');
-    this.healthy('read');
-    const Storage = storageOf(b.dtype);
-    if (b.size === 0) return new Storage(0);
+  /** A mappable copy of `b`, encoded after the work already queued, and the batch submitted. */
+  private copyToStaging(b: WebGpuBuffer): GPUBuffer {
     const bytes = b.size * 4;
     const staging = this.device.createBuffer({ size: bytes, usage: MAP_READ_USAGE | COPY_DST });
     const enc = this.encoder();
     this.pass?.end();
     this.pass = null;
     enc.copyBufferToBuffer(b.gpu, 0, staging, 0, bytes);
+    this.pending.add(b.gpu);
     this.flush();
+    return staging;
+  }
+
+  async read(buf: DeviceBuffer): Promise<TypedArray> {
+    const b = this.check(buf, 'read');
+    this.healthy('read');
+    const Storage = storageOf(b.dtype);
+    if (b.size === 0) return new Storage(0);
+    const staging = this.copyToStaging(b);
     let raw: ArrayBuffer;
     try {
       await staging.mapAsync(MAP_READ);
@@ -626,14 +633,7 @@ export class WebGpuBackend implements Backend {
   checkNansLater(buf: DeviceBuffer, error: (flatIndex: number) => Error): void {
     const b = this.check(buf, 'debugNans');
     if (b.size === 0 || b.dtype !== 'float32') return;
-    const bytes = b.size * 4;
-    const staging = this.device.createBuffer({ size: bytes, usage: MAP_READ_USAGE | COPY_DST });
-    const enc = this.encoder();
-    this.pass?.end();
-    this.pass = null;
-    enc.copyBufferToBuffer(b.gpu, 0, staging, 0, bytes);
-    this.pending.add(b.gpu);
-    this.flush();
+    const staging = this.copyToStaging(b);
     this.track(
       staging.mapAsync(MAP_READ).then(
         () => {
