@@ -50,18 +50,28 @@ async function setUp(): Promise<WebGpuBackend | Error> {
 
 /** A second device at WebGPU's default limits (Dawn, OpenGL backend, compatibility level), or null. */
 async function smallDevice(): Promise<WebGpuBackend | null> {
-  try {
-    const name = 'webgpu';
-    const mod = (await import(name)) as { create(o: string[]): GPU };
-    const instance = mod.create(['backend=opengl']);
-    const adapter = await instance.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
-    if (!adapter) return null;
-    const b = await createWebGpuBackend({ device: await adapter.requestDevice() });
-    b.keepAlive = [instance, adapter];
-    return b;
-  } catch {
-    return null;
+  const name = 'webgpu';
+  const mod = (await import(name)) as { create(o: string[]): GPU };
+  // Dawn's default backend first (Vulkan on a GPU machine), then its OpenGL backend (llvmpipe here);
+  // at the compatibility feature level a device with default limits allows 128 invocations.
+  for (const dawn of [[], ['backend=opengl']]) {
+    try {
+      const instance = mod.create(dawn);
+      const adapter = await instance.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
+      if (!adapter) continue;
+      const device = await adapter.requestDevice();
+      if (device.limits.maxComputeInvocationsPerWorkgroup >= 256) {
+        device.destroy();
+        continue;
+      }
+      const b = await createWebGpuBackend({ device });
+      b.keepAlive = [instance, adapter];
+      return b;
+    } catch {
+      // try the next backend
+    }
   }
+  return null;
 }
 
 const gpu = await setUp();
