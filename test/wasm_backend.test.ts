@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WasmBackend, WasmBuffer } from '../src/core/backends/runtime/wasm.js';
-import { sizeClass } from '../src/core/backends/runtime/wasm_heap.js';
+import { sizeClass } from '../src/core/backends/size_class.js';
 import { CpuBackend } from '../src/core/backends/runtime/cpu.js';
 import { FULL_RANGE, IndexRanges } from '../src/core/kernel/index_range.js';
 import { bin, cnst, idx, load, outVar, select, varRef, type Expr, type Kernel } from '../src/core/kernel/ir.js';

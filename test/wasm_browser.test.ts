@@ -19,13 +19,11 @@
  * Takes ~7 s here (launch and bundle ~2 s, each page load ~2 s; without the pool's start-up fix
  * in `wasm_threads.ts` the worker blocked 20 s waiting for a nested worker that could not start).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { browserUnavailable, bundlePage, chromiumUnavailable, CHROMIUM, CROSS_ORIGIN_ISOLATION, launchChromium, loadReportingPage } from './browser/chromium.js';
+import { bundlePage, CROSS_ORIGIN_ISOLATION, loadReportingPage, withChromium } from './browser/chromium.js';
 import type { CaseReport, Mismatch, SuiteReport, WasmPageMessage, Where } from './browser/wasm_cases.js';
 
 /** Each page load (both suites) must finish within this. */
@@ -112,21 +110,8 @@ function registerLoad(label: string, isolated: boolean, messages: WasmPageMessag
 }
 
 async function register(): Promise<void> {
-  const why = await chromiumUnavailable();
-  if (why !== null) {
-    browserUnavailable('wasm browser suite (headless Chromium)', why);
-    return;
-  }
-  const work = mkdtempSync(path.join(os.tmpdir(), 'vidax-wasm-browser-'));
-  const t0 = performance.now();
-  const session = await launchChromium().catch((e: Error) => e);
-  if (session instanceof Error) {
-    rmSync(work, { recursive: true, force: true });
-    test('headless Chromium starts', () => assert.unreachable(`${CHROMIUM} did not start: ${session.message}`));
-    return;
-  }
-  const loads: [string, boolean, WasmPageMessage[]][] = [];
-  try {
+  const ran = await withChromium('wasm browser suite (headless Chromium)', async (session, work) => {
+    const loads: [string, boolean, WasmPageMessage[]][] = [];
     await bundlePage(work, { entries: [path.join(here, 'browser', 'wasm_page.ts'), path.join(here, 'browser', 'wasm_worker.ts')], title: 'vidax wasm backend' });
     for (const [label, headers] of [['cross-origin isolated', CROSS_ORIGIN_ISOLATION], ['without isolation headers', undefined]] as const) {
       const messages = await loadReportingPage<WasmPageMessage>(session, work, {
@@ -139,12 +124,9 @@ async function register(): Promise<void> {
       });
       loads.push([label, headers !== undefined, messages]);
     }
-  } finally {
-    await session.close();
-    rmSync(work, { recursive: true, force: true });
-  }
-  console.log(`browser wasm session: ${Math.round(performance.now() - t0)} ms (launch, bundle, two page loads)`);
-  for (const [label, isolated, messages] of loads) registerLoad(label, isolated, messages);
+    return loads;
+  });
+  for (const [label, isolated, messages] of ran?.result ?? []) registerLoad(label, isolated, messages);
 }
 
 await register();

@@ -22,8 +22,6 @@
  * Takes ~12 s here: launch and bundles ~2 s, the groups ~8 s on SwiftShader (most of it
  * compiling pipelines), the demo ~2 s.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -31,7 +29,7 @@ import * as assert from 'uvu/assert';
 import { bundleWebDemo } from '../examples/web/serve.js';
 import { SHAPES, computeAll, operandData } from '../examples/web/computations.js';
 import { np } from '../src/index.js';
-import { browserUnavailable, bundlePage, chromiumUnavailable, CHROMIUM, IN_CI, launchChromium, loadReportingPage, serveDirectory, type Session } from './browser/chromium.js';
+import { bundlePage, IN_CI, loadReportingPage, serveDirectory, withChromium, type Session } from './browser/chromium.js';
 import type { PageMessage } from './browser/parity_page.js';
 import { assertGroupPassed, type GroupResult } from './webgpu_checks.js';
 
@@ -92,30 +90,15 @@ async function readDemoPage(s: Session, dir: string): Promise<{ adapter: string;
 
 /** Run the browser session, then register the tests on what it saw. */
 async function register(): Promise<void> {
-  const why = await chromiumUnavailable();
-  if (why !== null) browserUnavailable('webgpu browser suite (headless Chromium)', why);
-  else {
-    const work = mkdtempSync(path.join(os.tmpdir(), 'vidax-browser-'));
-    const t0 = performance.now();
-    const session = await launchChromium().catch((e: Error) => e);
-    if (session instanceof Error) {
-      rmSync(work, { recursive: true, force: true });
-      test('headless Chromium starts', () => assert.unreachable(`${CHROMIUM} did not start: ${session.message}`));
-      return;
-    }
-    let messages: PageMessage[] = [];
-    let demo: Awaited<ReturnType<typeof readDemoPage>> | Error;
-    try {
-      const parityDir = path.join(work, 'parity');
-      await bundleParityPage(parityDir);
-      messages = await runParityPage(session, parityDir);
-      demo = await readDemoPage(session, await bundleWebDemo(path.join(work, 'demo'))).catch((e: Error) => e);
-    } finally {
-      await session.close();
-      rmSync(work, { recursive: true, force: true });
-    }
-    console.log(`browser session: ${Math.round(performance.now() - t0)} ms (launch, bundles, parity groups and demo)`);
-
+  const ran = await withChromium('webgpu browser suite (headless Chromium)', async (session, work) => {
+    const parityDir = path.join(work, 'parity');
+    await bundleParityPage(parityDir);
+    const messages = await runParityPage(session, parityDir);
+    const demo = await readDemoPage(session, await bundleWebDemo(path.join(work, 'demo'))).catch((e: Error) => e);
+    return { messages, demo };
+  });
+  if (ran) {
+    const { session, result: { messages, demo } } = ran;
     const adapter = messages.find((m) => m.kind === 'adapter');
     const noAdapter = messages.find((m) => m.kind === 'no-adapter');
     const pageError = messages.find((m) => m.kind === 'error');

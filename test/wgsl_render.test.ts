@@ -16,7 +16,7 @@ import { renderWgslKernel, renderWgslProgram, WgslRenderer } from '../src/core/b
 import { convKernel, cumulativeSource, matmulKernel, scatterAddSource, sortSource, threefrySource } from '../src/core/backends/render/wgsl_routines.js';
 import { GEMM_TILINGS, matmulSource } from '../src/core/backends/render/wgsl_matmul.js';
 import { cpuRoutines } from '../src/core/backends/runtime/cpu_routines.js';
-import { bucketBytes } from '../src/core/backends/runtime/webgpu.js';
+import { sizeClass as bucketBytes } from '../src/core/backends/size_class.js';
 import { storageOf, type DType, type TypedArray } from '../src/core/dtype.js';
 import { canonicalKernelExpr } from '../src/core/kernel/canonical.js';
 import { bin, cast, cnst, load, outVar, un, type Expr, type Kernel } from '../src/core/kernel/ir.js';

@@ -115,6 +115,19 @@ export interface DistillationTargetArgs {
 }
 
 /**
+ * Two teacher DDIM steps z_t → z_t′ → z_t″ and the x̃ for which one student DDIM step t → t″
+ * lands on z_t″ (the inversion shared by PD Algorithm 2 and Meng et al.'s Algorithm 3).
+ */
+function twoTeacherSteps(op: string, teacher: Denoiser, z: Array, logSnrT: ArrayLike, logSnrMid: ArrayLike, logSnrS: ArrayLike) {
+  const lT = toValue(op, logSnrT);
+  const lMid = toValue(op, logSnrMid);
+  const first = teacherStep(op, teacher, z, lT, lMid);
+  const step2 = teacherStep(op, teacher, first.zS, lMid, toValue(op, logSnrS));
+  const second = { ...step2, xTilde: invertDdimStep({ z, zS: step2.zS, logSnrT: lT, logSnrS }) };
+  return { lT, lMid, first, second };
+}
+
+/**
  * The progressive-distillation target (PD Algorithm 2). Two teacher DDIM steps
  * z_t → z_t′ → z_t″, then the x̃ for which one student DDIM step t → t″ lands on z_t″:
  *
@@ -127,11 +140,8 @@ export interface DistillationTargetArgs {
  */
 export function distillationTarget({ z, logSnrT, logSnrMid, logSnrS, teacher, lastStep }: DistillationTargetArgs): Prediction {
   const op = 'distillationTarget';
-  const lT = toValue(op, logSnrT);
-  const lMid = toValue(op, logSnrMid);
-  const first = teacherStep(op, teacher, z, lT, lMid);
-  const second = teacherStep(op, teacher, first.zS, lMid, toValue(op, logSnrS));
-  let x = invertDdimStep({ z, zS: second.zS, logSnrT: lT, logSnrS });
+  const { lT, second } = twoTeacherSteps(op, teacher, z, logSnrT, logSnrMid, logSnrS);
+  let x = second.xTilde;
   if (lastStep !== undefined) x = np.where(maskFor(op, 'lastStep', lastStep, z), second.xHat, x);
   return targetForms(z, x, lT);
 }
@@ -167,11 +177,8 @@ export interface StochasticSamplerTargetArgs {
  */
 export function stochasticSamplerTarget({ z, logSnrT, logSnrMid, logSnrS, teacher, singleStep }: StochasticSamplerTargetArgs): Prediction {
   const op = 'stochasticSamplerTarget';
-  const lT = toValue(op, logSnrT);
-  const lMid = toValue(op, logSnrMid);
-  const first = teacherStep(op, teacher, z, lT, lMid);
-  const second = teacherStep(op, teacher, first.zS, lMid, toValue(op, logSnrS));
-  let x = invertDdimStep({ z, zS: second.zS, logSnrT: lT, logSnrS });
+  const { lT, lMid, first, second } = twoTeacherSteps(op, teacher, z, logSnrT, logSnrMid, logSnrS);
+  let x = second.xTilde;
   if (singleStep !== undefined) {
     const one = invertDdimStep({ z, zS: first.zS, logSnrT: lT, logSnrS: lMid });
     x = np.where(maskFor(op, 'singleStep', singleStep, z), one, x);

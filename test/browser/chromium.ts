@@ -118,6 +118,33 @@ const nodeFsStub: Plugin = {
   },
 };
 
+/**
+ * Run `use` with a Chromium session and a fresh scratch folder (both released afterwards), and
+ * report how long it took. Where the browser cannot run, registers that instead (see
+ * `browserUnavailable`; a launch failure is a failing test) and resolves with null.
+ */
+export async function withChromium<T>(suite: string, use: (s: Session, work: string) => Promise<T>): Promise<{ result: T; session: Session } | null> {
+  const why = await chromiumUnavailable();
+  if (why !== null) {
+    browserUnavailable(suite, why);
+    return null;
+  }
+  const session = await launchChromium().catch((e: Error) => e);
+  if (session instanceof Error) {
+    test('headless Chromium starts', () => assert.unreachable(`${CHROMIUM} did not start: ${session.message}`));
+    return null;
+  }
+  const work = mkdtempSync(path.join(os.tmpdir(), 'vidax-browser-'));
+  const t0 = performance.now();
+  try {
+    return { result: await use(session, work), session };
+  } finally {
+    await session.close();
+    rmSync(work, { recursive: true, force: true });
+    console.log(`${suite}: browser session ${Math.round(performance.now() - t0)} ms`);
+  }
+}
+
 export interface PageBundle {
   /** TypeScript entry points, each bundled to `<its name>.js` in `dir`. */
   readonly entries: readonly string[];

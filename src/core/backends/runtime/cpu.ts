@@ -26,6 +26,8 @@ export class CpuBackend implements Backend {
   readonly hostMemory = true;
   private renderer = new JsRenderer();
   private cache = new Map<string, CompiledKernel>();
+  /** Compiled programs' kernels run again and again: skip rendering their source each time. */
+  private byKernel = new WeakMap<Kernel, CompiledKernel>();
   private live = 0;
   private liveBytes = 0;
 
@@ -55,6 +57,10 @@ export class CpuBackend implements Backend {
     return this.renderer.renderKernel(kernel);
   }
   run(kernel: Kernel, inputs: readonly DeviceBuffer[], out: DeviceBuffer): void {
+    const fn = this.byKernel.get(kernel) ?? this.compile(kernel);
+    fn((out as CpuBuffer).data, ...inputs.map((b) => (b as CpuBuffer).data), jsMath);
+  }
+  private compile(kernel: Kernel): CompiledKernel {
     const src = this.source(kernel);
     let fn = this.cache.get(src);
     if (!fn) {
@@ -66,7 +72,8 @@ export class CpuBackend implements Backend {
       }
       this.cache.set(src, fn);
     }
-    fn((out as CpuBuffer).data, ...inputs.map((b) => (b as CpuBuffer).data), jsMath);
+    this.byKernel.set(kernel, fn);
+    return fn;
   }
   routine<R extends RoutineName>(name: R, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], params: RoutineParams[R]): void {
     const ins = inputs.map((b) => (b as CpuBuffer).data);

@@ -14,19 +14,13 @@
  * list; a block at the top lowers the top instead, and the heap resets when nothing is live.
  */
 import { ValueError } from '../../errors.js';
+import { sizeClass } from '../size_class.js';
 import type { MemoryLimits } from '../wasm/encoder.js';
 
 const PAGE = 65536;
 /** Addresses below this are never handed out (0 stays an invalid address). */
 const HEAP_START = 1024;
 const INITIAL_PAGES = 16;
-
-export function sizeClass(bytes: number): number {
-  const n = Math.max(16, Math.ceil(bytes / 16) * 16);
-  if (n <= 256) return n;
-  const step = 2 ** (Math.floor(Math.log2(n - 1)) - 2);
-  return Math.ceil(n / step) * step;
-}
 
 export interface HeapStats {
   /** Size of the memory. */

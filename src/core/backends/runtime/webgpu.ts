@@ -90,6 +90,7 @@
  */
 import { storageOf, type DType, type TypedArray } from '../../dtype.js';
 import { DeviceError, ValueError } from '../../errors.js';
+import { sizeClass } from '../size_class.js';
 import { canonicalKernelExpr } from '../../kernel/canonical.js';
 import type { Kernel } from '../../kernel/ir.js';
 import type { Backend, DeviceBuffer, FusedName, FusedParams, MemoryStats, RoutineName, RoutineParams } from '../backend.js';
@@ -113,14 +114,6 @@ export class WebGpuBuffer implements DeviceBuffer {
   /** Set once freed (a second free is an error). */
   freed = false;
   constructor(readonly dtype: DType, readonly size: number, readonly gpu: GPUBuffer, readonly cap: number) {}
-}
-
-/** The storage class of a request: 16-byte multiples up to 256 bytes, then four classes per power of two. */
-export function bucketBytes(bytes: number): number {
-  const n = Math.max(16, Math.ceil(bytes / 16) * 16);
-  if (n <= 256) return n;
-  const step = 2 ** (Math.floor(Math.log2(n - 1)) - 2);
-  return Math.ceil(n / step) * step;
 }
 
 export interface WebGpuOptions {
@@ -447,7 +440,7 @@ export class WebGpuBackend implements Backend {
     const bytes = size * 4;
     if (bytes > this.maxBinding)
       throw new DeviceError(`webgpu backend: a ${dtype}[${size}] buffer needs ${bytes} bytes; the device binds at most ${this.maxBinding} bytes per buffer (maxStorageBufferBindingSize)`);
-    let cap = bucketBytes(bytes);
+    let cap = sizeClass(bytes);
     if (cap > this.maxBinding) cap = Math.max(16, Math.ceil(bytes / 16) * 16);
     let gpu = this.pool.get(cap)?.pop();
     if (gpu) {
