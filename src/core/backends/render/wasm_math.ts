@@ -10,12 +10,14 @@
  * Accuracy against that f64-rounded reference (`NATIVE_MATH[fn].ulps`, checked over dense
  * sweeps of inputs including extremes, NaN and ±∞ in `test/wasm_math.test.ts`):
  *
- * - exp: x clamped to [−104, 89], n = nearest(x·log₂e) by the 1.5·2²³ rounding trick, Cody–Waite
- *   reduction r = x − n·ln2 (ln2 split in a 9-bit head and a tail), the Cephes degree-6
- *   polynomial for eʳ, and 2ⁿ applied in two exact power-of-two factors so that subnormal
- *   results round once; overflow gives +∞, underflow 0. Where 2ⁿ is a normal float in every
- *   lane (x·log₂e ∈ [−126.5, 127.5)) a branch skips the clamp and applies 2ⁿ in one factor,
- *   which gives the same bits.
+ * - exp: n = nearest(x·log₂e) by the 1.5·2²³ rounding trick (with 127 added, so that the float's
+ *   low bits are n's biased exponent and 2ⁿ is one shift away), Cody–Waite reduction
+ *   r = x − n·ln2 (ln2 split in a 9-bit head and a tail), a degree-6 minimax polynomial
+ *   eʳ ≈ 1 + r·Q(r) (Q fitted for relative error 2·10⁻⁹ on |r| ≤ ln2/2), times 2ⁿ. Where |x| ≤ 87.33 in every lane (2ⁿ a
+ *   normal float) that is the whole computation (`emitExpInRange`: the softmax routine calls
+ *   it alone on rows it has shown to be in range); elsewhere x is clamped to [−104, 89] and
+ *   2ⁿ applied in two exact power-of-two factors, so that subnormal results round (nearly)
+ *   once: overflow gives +∞, underflow 0, and normal results the same bits as the fast path.
  * - log: x = m·2ᵉ with m ∈ [√½, √2) from the bits (subnormals scaled by 2²³ first), the
  *   Cephes degree-8 polynomial in m − 1; log 0 = −∞, log x<0 = NaN, log ∞ = ∞.
  * - tanh: z + z³·P(z²) (Cephes) for z = |x| ≤ 0.625, else 1 − 2/(e^{2z} + 1); x's sign.
@@ -186,16 +188,7 @@ class Gen {
     this.c.localSet(r);
     return r;
   }
-  /** a ≤ k as unsigned ints (scalar 0/1, vector −1/0 mask). */
-  leU(a: number, k: number): number {
-    this.c.localGet(a);
-    this.iconst(k);
-    this.c.op(this.iname('le_u'));
-    const r = this.reg('i');
-    this.c.localSet(r);
-    return r;
-  }
-  /** `fast()` where `cond` (from `leU`/`cmp`) holds in every lane, else `slow()`: a branch, both results in one register. */
+  /** `fast()` where `cond` (from `cmp`) holds in every lane, else `slow()`: a branch, both results in one register. */
   branch(cond: number, fast: () => number, slow: () => number): number {
     const out = this.reg('f');
     this.c.localGet(cond);
@@ -226,49 +219,63 @@ class Gen {
 const LOG2E = 1.44269504088896341;
 const LN2_HI = 0.693359375;
 const LN2_LO = -2.12194440e-4;
-/** Cephes expf: eʳ ≈ 1 + r + r²·P(r) on |r| ≤ ln2/2. */
-const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+/** eʳ ≈ 1 + r·Q(r) on |r| ≤ ln2/2: Q's coefficients from the highest degree (float32 values of a minimax fit, relative error 2·10⁻⁹, by `scripts/golden/exp_poly.py`, which also simulates the in-range path over every float32: at most 1.49 ulps). */
+const EXP_Q = [1.3843635097146034e-3, 8.374171331524849e-3, 4.166800156235695e-2, 1.6666431725025177e-1, 4.999999403953552e-1, 1];
 /** Cephes logf: log(1 + m) ≈ m − m²/2 + m³·P(m) on m ∈ [√½ − 1, √2 − 1). */
 const LOG_P = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1];
 /** Cephes tanhf: tanh x ≈ x + x³·P(x²) on |x| ≤ 0.625. */
 const TANH_P = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
 
-/** 1.5·2²³: adding it rounds a float of magnitude < 2²² to an integer (to nearest, ties to even), held in the low mantissa bits. */
-const ROUND = 12582912;
+/**
+ * 1.5·2²³ + 127: for |y| < 2²¹, t = y + EXP_MAGIC is a float whose low mantissa bits hold
+ * nearest(y) + 127 (to nearest, ties to even), so bits(t) << 23 is the float 2^nearest(y)
+ * where that exponent is normal, and t − EXP_MAGIC is nearest(y) exactly.
+ */
+const EXP_MAGIC = 12583039;
+/** Largest |x| for which n = nearest(x·log₂e) has a normal 2ⁿ (n + 127 ∈ [1, 254]), with margin. */
+export const EXP_IN_RANGE = 87.33;
 
-/** eʳ ≈ 1 + r + r²·P(r) for r = x − n·ln2 (Cody–Waite), n and its float `nf` given. */
-function expPoly(g: Gen, x: number, nf: number): number {
+/** (1 + r·Q(r))·s ≈ eʳ·s for r = x − n·ln2 (Cody–Waite), with t = x·log₂e + EXP_MAGIC and a power of two s given. */
+function expScaled(g: Gen, x: number, t: number, s: number): number {
+  const nf = g.f2('sub', t, { k: EXP_MAGIC });
   const r = g.f2('sub', g.f2('sub', x, g.f2('mul', nf, { k: LN2_HI })), g.f2('mul', nf, { k: LN2_LO }));
-  const r2 = g.f2('mul', r, r);
-  return g.f2('add', g.f2('add', g.f2('mul', g.horner(r, EXP_P), r2), r), { k: 1 });
+  return g.f2('mul', g.f2('add', g.f2('mul', r, estrin6(g, r, EXP_Q)), { k: 1 }), s);
 }
 
-/** t = x·log₂e + 1.5·2²³: n = nearest(x·log₂e) is t − 1.5·2²³, and bits(t) − 0x4b400000 as an int. */
-const scaledLog2 = (g: Gen, x: number): number => g.f2('add', g.f2('mul', x, { k: LOG2E }), { k: ROUND });
+/** A degree-5 polynomial (cs from the highest degree) by Estrin's scheme: (c₀ + c₁r) + r²((c₂ + c₃r) + r²(c₄ + c₅r)), half Horner's dependency depth. */
+function estrin6(g: Gen, r: number, cs: readonly number[]): number {
+  const pair = (hi: number, lo: number) => g.f2('add', g.f2('mul', r, { k: cs[hi] }), { k: cs[lo] });
+  const r2 = g.f2('mul', r, r);
+  const p45 = pair(0, 1), p23 = pair(2, 3), p01 = pair(4, 5);
+  return g.f2('add', g.f2('mul', r2, g.f2('add', g.f2('mul', r2, p45), p23)), p01);
+}
+
+const magicLog2 = (g: Gen, x: number): number => g.f2('add', g.f2('mul', x, { k: LOG2E }), { k: EXP_MAGIC });
+
+/** exp for |x| ≤ EXP_IN_RANGE (2ⁿ normal); no special values. */
+function expInRange(g: Gen, x: number): number {
+  const t = magicLog2(g, x);
+  return expScaled(g, x, t, g.float(g.shift('shl', g.bits(t), 23)));
+}
 
 function exp(g: Gen, x: number): number {
-  // Common case: 2ⁿ is a normal float in every lane (biased exponent n + 127 ∈ [1, 254]), so
-  // eˣ = P·2ⁿ with one multiplication. Then x·log₂e ∈ [−126.5, 127.5] lies inside the clamp
-  // below (n is exact: |x·log₂e| < 2²² — a larger or non-finite x gives n far outside, NaN
-  // too), and P·2ⁿ rounds the same exact product once, as the two-step scaling does: the
-  // same bits as the general path.
-  const t = scaledLog2(g, x);
-  const m = g.i2('sub', g.bits(t), { k: 0x4b400000 - 126 }); // n + 126
+  // Where every lane has |x| ≤ EXP_IN_RANGE (NaN fails the test), one power-of-two factor;
+  // the general path scales in two, which gives the same bits for normal results: scaling
+  // by a power of two commutes with rounding while nothing under- or overflows.
   return g.branch(
-    g.leU(m, 253),
-    () => g.f2('mul', expPoly(g, x, g.f2('sub', t, { k: ROUND })), g.float(g.shift('shl', g.i2('add', m, { k: 1 }), 23))),
+    g.cmp('le', g.f1('abs', x), { k: EXP_IN_RANGE }),
+    () => expInRange(g, x),
     () => {
       // Clamped so that n fits the two-step scaling; beyond, the result is ∞ or 0 anyway (NaN passes through).
       const xc = g.pminmax('pmax', g.pminmax('pmin', x, { k: 89 }), { k: -104 });
-      const t = scaledLog2(g, xc);
-      const n = g.i2('sub', g.bits(t), { k: 0x4b400000 });
-      const p = expPoly(g, xc, g.f2('sub', t, { k: ROUND }));
+      const t = magicLog2(g, xc);
+      const n = g.i2('sub', g.bits(t), { k: 0x4b400000 + 127 });
       // 2ⁿ = 2^(n>>1) · 2^(n − (n>>1)), both normal for n ∈ [−150, 129]
       const n1 = g.shift('shr_s', n, 1);
       const n2 = g.i2('sub', n, n1);
       const s1 = g.float(g.shift('shl', g.i2('add', n1, { k: 127 }), 23));
       const s2 = g.float(g.shift('shl', g.i2('add', n2, { k: 127 }), 23));
-      return g.f2('mul', g.f2('mul', p, s1), s2);
+      return g.f2('mul', expScaled(g, xc, t, s1), s2);
     },
   );
 }
@@ -311,6 +318,12 @@ function sigmoid(g: Gen, x: number): number {
   const e = exp(g, g.f1('neg', g.f1('abs', x)));
   const d = g.f2('add', e, { k: 1 });
   return g.sel(g.cmp('ge', x, { k: 0 }), g.f2('div', g.k(1), d), g.f2('div', e, d));
+}
+
+/** exp of the f32 (or, with `vec`, f32x4) on top of the stack, for |x| ≤ EXP_IN_RANGE only (no special values): the fast path of exp alone. */
+export function emitExpInRange(c: Code, vec: boolean, local: MathLocal, vconst: VConst = inlineConst): void {
+  const g = new Gen(c, vec, local, vconst);
+  g.push(expInRange(g, g.take()));
 }
 
 const FNS: Record<MathFn, (g: Gen, x: number) => number> = { exp, log, tanh, sigmoid };
