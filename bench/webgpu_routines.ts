@@ -80,7 +80,7 @@ async function compareAttention(B: number, L: number, D: number, masked: boolean
   const shapes = [[B, L, D], [B, L, D], [B, L, D], ...(masked ? [[L, L]] : [])];
   const ins = await Promise.all(shapes.map((s) => devicePut(np.array(fill(s.reduce((a, b) => a * b))).reshape(s), 'webgpu')));
   const jaxpr = compileJaxpr(makeJaxpr(att as (...a: VArray[]) => VArray)(...ins).jaxpr).jaxpr;
-  const unfused = lowerJaxpr(jaxpr), fused = lowerJaxpr(jaxpr, { acceptsAttention: (p) => gpu.acceptsFused('attention', p) });
+  const unfused = lowerJaxpr(jaxpr), fused = lowerJaxpr(jaxpr, { acceptsFused: (name, p) => gpu.acceptsFused(name, p) });
   if (!fused.steps.some((s) => s.kind === 'routine' && s.fused)) throw new Error('bench: the attention chain was not fused');
   const once = async (p: Program) => {
     const t0 = performance.now();

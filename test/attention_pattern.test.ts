@@ -96,13 +96,13 @@ test('two attention chains in one jaxpr are both matched (sharing kᵀ and the g
 
 test('lowering folds a match into one fused call only where the backend accepts it', () => {
   const j = jaxprOf((q, k, v, m) => np.matmul(nn.softmax(np.add(np.mul(np.matmul(q, kT(k)), 0.125), m)), v), q3, k3, v3, mask2);
-  const fused = lowerJaxpr(j, { acceptsAttention: () => true });
+  const fused = lowerJaxpr(j, { acceptsFused: (name) => name === 'attention' });
   const calls = fused.steps.filter((s) => s.kind === 'routine');
   assert.is(calls.length, 1);
   const call = calls[0];
   assert.ok(call.kind === 'routine' && call.fused?.name === 'attention');
   assert.is(fused.steps.filter((s) => s.kind === 'kernel').length, 0, 'no softmax kernels remain');
-  const plain = lowerJaxpr(j, { acceptsAttention: () => false });
+  const plain = lowerJaxpr(j, { acceptsFused: () => false });
   assert.ok(plain.steps.every((s) => s.kind !== 'routine' || !s.fused));
   assert.is(plain.steps.filter((s) => s.kind === 'routine').length, 2, 'two dot_generals');
   assert.equal(lowerJaxpr(j), plain);

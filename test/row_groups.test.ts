@@ -3,7 +3,7 @@
  * (`WasmBackend.runRows`):
  * - the analysis: row-local reads (plain, through a reduction, through a reshape's div/rem)
  *   are grouped; a transpose, a reduction over the row axis, a broadcast of one row to all
- *   and a gather are not; programs from `jit` (softmax, layer norm) group as expected;
+ *   and a gather are not; programs from `jit` (log-softmax, layer norm) group as expected;
  * - execution: outputs bit for bit those of running the kernels one by one, for block sizes
  *   down to one row and on 1 and 2 threads.
  */
@@ -88,16 +88,17 @@ function onWasm<T>(fn: (wasm: WasmBackend) => T): T {
   }
 }
 
-const softmax = (x: VArray) => nn.softmax(x, -1);
+/** Log-softmax: row max, exp-sum, log (on wasm, nn.softmax itself runs as one fused routine). */
+const logSoftmax = (x: VArray) => nn.logSoftmax(x, -1);
 const layerNorm = (x: VArray) => {
   const m = np.mean(x, -1, true);
   const d = np.sub(x, m);
   return np.div(d, np.sqrt(np.add(np.mean(np.mul(d, d), -1, true), 1e-5)));
 };
-/** Softmax over rows, then normalised by column sums (a reduction over the row axis) and transposed. */
+/** Softmax over rows (times the reciprocal sum: not the fused pattern), then normalised by column sums (a reduction over the row axis) and transposed. */
 const mixed = (x: VArray) => {
   const e = np.exp(np.sub(x, np.max(x, -1, true)));
-  const s = np.div(e, np.sum(e, -1, true));
+  const s = np.mul(e, np.div(1, np.sum(e, -1, true)));
   return np.add(np.div(s, np.sum(s, 0, true)), np.transpose(s));
 };
 /** Rows gathered by index from an intermediate. */
@@ -106,15 +107,15 @@ const gathered = (x: VArray, ids: VArray) => {
   return np.mul(np.take(e, ids, 0), np.sum(e, -1, true));
 };
 
-test('jit programs: softmax and layer norm form one group; non-local reads split groups', () => {
+test('jit programs: log-softmax and layer norm form one group; non-local reads split groups', () => {
   onWasm(() => {
     const x = randn([16, 16]);
     const groupsOf = (f: (...a: VArray[]) => VArray, ...args: VArray[]) => {
       const p = jit(f).lower(...args).program;
       return { p, groups: rowGroups(p) };
     };
-    const sm = groupsOf(softmax, x);
-    assert.equal(sm.groups, [{ start: 0, end: sm.p.steps.length, rows: 16 }], 'softmax: all kernels in one group');
+    const sm = groupsOf(logSoftmax, x);
+    assert.equal(sm.groups, [{ start: 0, end: sm.p.steps.length, rows: 16 }], 'log-softmax: all kernels in one group');
     assert.ok(sm.p.steps.length >= 3);
     const ln = groupsOf(layerNorm, x);
     assert.equal(ln.groups.length, 1, 'layer norm');
@@ -135,11 +136,11 @@ test('execution: bit for bit the kernels one by one, any block size, 1 and 2 thr
     const saved = [config.threads, wasm.rowBlockBytes, wasm.minParallelWork] as const;
     const ids = np.array(Int32Array.from({ length: 37 }, (_, i) => (i * 7) % 37), 'int32');
     const cases: [string, (...a: VArray[]) => VArray, VArray[]][] = [
-      ['softmax', softmax, [randn([37, 129], 30)]],
+      ['log-softmax', logSoftmax, [randn([37, 129], 30)]],
       ['layer norm', layerNorm, [randn([37, 129])]],
       ['mixed', mixed, [randn([37, 37])]],
       ['gathered', gathered, [randn([37, 19]), ids]],
-      ['softmax 3-d', softmax, [randn([1, 21, 40], 10)]],
+      ['log-softmax 3-d', logSoftmax, [randn([1, 21, 40], 10)]],
     ];
     try {
       for (const [what, f, args] of cases) {

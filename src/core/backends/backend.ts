@@ -47,8 +47,8 @@ export type RoutineName = keyof RoutineParams;
 
 /**
  * Fused routines: compositions a backend may run as one routine (not primitives, not in
- * `RoutineParams`: CPU and wasm keep the composition). The jit emits one only where the
- * backend's `acceptsFused` says yes (`kernel/attention_pattern.ts`).
+ * `RoutineParams`: the CPU oracle keeps the composition; WebGPU runs attention, wasm softmax).
+ * The jit emits one only where the backend's `acceptsFused` says yes (`kernel/fused_patterns.ts`).
  */
 export interface AttentionParams {
   /** out (batch, lq, dv) = softmax(q (batch, lq, d) · k (batch, lk, d)ᵀ, scaled, + mask) · v (batch, lk, dv). */
@@ -60,8 +60,15 @@ export interface AttentionParams {
   /** nn.softmax's guards: a non-finite row max counts as 0, a zero row sum as 1. */
   guarded: boolean;
 }
+/** out (rows, cols) = softmax of x (rows, cols) over its last axis, as nn.softmax stages it. */
+export interface SoftmaxParams {
+  rows: number; cols: number;
+  /** nn.softmax's guards: a non-finite row max counts as 0, a zero row sum as 1. */
+  guarded: boolean;
+}
 export interface FusedParams {
   attention: AttentionParams;
+  softmax: SoftmaxParams;
 }
 export type FusedName = keyof FusedParams;
 

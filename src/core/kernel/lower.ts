@@ -23,8 +23,7 @@ import type { ExprRule, IndexFn } from '../prims/rules.js';
 import { rulesOf } from '../trace/rule_table.js';
 import { canonicalKernelExpr, ExprInterner } from './canonical.js';
 import { add, cnst, idx, load, mul, outVar, type Expr, type Kernel } from './ir.js';
-import type { AttentionParams } from '../backends/backend.js';
-import { foldAttention, type FusedCall } from './attention_pattern.js';
+import { foldFused, type AcceptsFused, type FusedCall } from './fused_patterns.js';
 
 /** How a kernel reads an input whose layout is not row-major (an NDArray view provides this). */
 export interface InputLayout {
@@ -50,7 +49,7 @@ export interface CallStep {
   readonly args: readonly Operand[];
   readonly outs: readonly number[];
   readonly free: readonly number[];
-  /** A fused routine run in place of `eqn` (see `attention_pattern.ts`). */
+  /** A fused routine run in place of `eqn` (see `fused_patterns.ts`). */
   readonly fused?: FusedCall;
 }
 
@@ -169,15 +168,15 @@ interface VarInfo {
 export interface LowerOptions {
   /** Per jaxpr input (constvars first), how kernels load it; null or missing: row-major. */
   layouts?: readonly (InputLayout | null | undefined)[];
-  /** Whether the target backend runs these attention shapes fused (`attention_pattern.ts`); absent: never. */
-  acceptsAttention?: (p: AttentionParams) => boolean;
+  /** Whether the target backend runs a fused routine (attention, softmax) with these parameters (`fused_patterns.ts`); absent: never. */
+  acceptsFused?: AcceptsFused;
 }
 
 export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Program {
   const invars = [...jaxpr.constvars, ...jaxpr.invars];
-  // Attention chains the backend runs fused are folded into one call (`attention_pattern.ts`).
-  const { eqns, fused: fusedCalls } = opts.acceptsAttention ? foldAttention(jaxpr, opts.acceptsAttention) : { eqns: jaxpr.eqns, fused: new Map<Eqn, FusedCall>() };
-  const kinds = eqns.map((e) => rulesOf(e.prim).kind);
+  // Chains the backend runs as fused routines are folded into one call each (`fused_patterns.ts`).
+  const { eqns, fused: fusedCalls } = opts.acceptsFused ? foldFused(jaxpr, opts.acceptsFused) : { eqns: jaxpr.eqns, fused: new Map<Eqn, FusedCall>() };
+  const kinds = eqns.map((e) => (fusedCalls.has(e) ? 'routine' : rulesOf(e.prim).kind));
   const isOutput = new Set<Var>(jaxpr.outvars.filter((a): a is Var => a instanceof Var));
   const invarSet = new Set<Var>(invars);
 

@@ -234,13 +234,13 @@ export function programFor(jaxpr: Jaxpr, inputs: readonly NDArray[]): { program:
   const c = compileJaxpr(jaxpr);
   const args = inputs.map((a) => (a.offset !== 0 && !a.isContiguous ? a.contiguous() : a));
   const ls = args.map(layoutOf);
-  // A backend with fused routines gets programs of its own (`attention_pattern.ts`).
+  // A backend with fused routines gets programs of its own (`fused_patterns.ts`).
   const backend = args[0]?.backend ?? defaultBackend();
   const fusing = backend.acceptsFused ? backend : null;
   const key = ls.map((l) => l.key).join(';') + (fusing ? `;fused:${fusing.name}` : '');
   let program = c.programs.get(key);
   if (!program) {
-    program = lowerJaxpr(c.jaxpr, { layouts: ls.map((l) => l.layout), acceptsAttention: fusing ? (p) => fusing.acceptsFused!('attention', p) : undefined });
+    program = lowerJaxpr(c.jaxpr, { layouts: ls.map((l) => l.layout), acceptsFused: fusing ? (name, p) => fusing.acceptsFused!(name, p) : undefined });
     c.programs.set(key, program);
   }
   return { program, inputs: args };

@@ -1,11 +1,11 @@
 /**
- * Running a fused step (`CallStep.fused`, emitted by `attention_pattern.ts`) on the backend of
+ * Running a fused step (`CallStep.fused`, emitted by `fused_patterns.ts`) on the backend of
  * its arrays: operands made contiguous (copies are released with the run's scope, as
  * `runRoutine`'s are), one output buffer, the backend's `fused` routine.
  */
 import type { ShapedArray } from '../aval.js';
 import { NDArray } from '../array.js';
-import type { FusedCall } from './attention_pattern.js';
+import type { FusedCall } from './fused_patterns.js';
 
 /** Run a fused step on arrays (made contiguous) of its backend; returns the output array. */
 export function runFused(call: FusedCall, args: readonly NDArray[], out: ShapedArray): NDArray {

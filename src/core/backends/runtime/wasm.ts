@@ -7,7 +7,9 @@
  * of window offsets, strides, padding and dilations, cached per geometry) — one GEMM per
  * (batch item, feature or batch group), or, for outputs of few positions (weight gradients),
  * the batch items merged into the columns; a kernel holding ±∞ or NaN runs the JavaScript
- * routine, whose padding contributes nothing rather than 0·∞. The other routines run the
+ * routine, whose padding contributes nothing rather than 0·∞. Softmax over the last axis, where
+ * the jit finds nn.softmax's chain, runs one fused routine (`wasm/softmax.ts`: three passes per
+ * row in L1 instead of four kernels streaming the array). The other routines run the
  * JavaScript routines on typed-array views of the memory. The memory is host memory, so
  * `readSync` works as on the CPU backend.
  *
@@ -34,7 +36,7 @@ import { itemSize, storageOf, type DType, type TypedArray } from '../../dtype.js
 import { ValueError } from '../../errors.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
 import { jsMath } from '../../kernel/js_math.js';
-import type { Backend, DeviceBuffer, KernelCall, MemoryStats, RoutineName, RoutineParams } from '../backend.js';
+import type { Backend, DeviceBuffer, FusedName, FusedParams, KernelCall, MemoryStats, RoutineName, RoutineParams, SoftmaxParams } from '../backend.js';
 import { JsRenderer } from '../render/js.js';
 import { convOutputShape } from '../routines/conv.js';
 import { helperImports, renderWasmKernel } from '../render/wasm.js';
@@ -343,6 +345,28 @@ export class WasmBackend implements Backend {
       if (this.routines.allFinite(ins[1].ptr, ins[1].size)) return this.convF32(ins, this.check(outputs[0], 'conv'), params as RoutineParams['conv']);
     }
     cpuRoutines[name](inputs.map((b) => this.view(b)), outputs.map((b) => this.view(b)), params);
+  }
+
+  /** Fused routines: the float32 softmax over the last axis (`wasm/softmax.ts`); attention stays a composition. */
+  acceptsFused<F extends FusedName>(name: F, _params: FusedParams[F]): boolean {
+    return name === 'softmax';
+  }
+
+  fused<F extends FusedName>(name: F, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], params: FusedParams[F]): void {
+    if (name !== 'softmax') throw new ValueError(`wasm backend: no fused routine '${name}'`);
+    const { rows, cols, guarded } = params as SoftmaxParams;
+    const x = this.check(inputs[0], 'softmax'), out = this.check(outputs[0], 'softmax');
+    const n = rows * cols;
+    if (x.dtype !== 'float32' || out.dtype !== 'float32') throw new ValueError(`wasm backend: softmax: float32 operands expected, got ${x.dtype} → ${out.dtype}`);
+    if (x.size < n || out.size < n) throw new ValueError(`wasm backend: softmax: buffers of ${x.size} and ${out.size} elements for ${rows}×${cols}`);
+    if (n === 0) return;
+    const { exports, pool } = this.routinesModule;
+    const g = guarded ? 1 : 0;
+    // Rows split between threads; about 30 operations per element (the exp's ~20 and three passes).
+    const threads = rows > 1 && 30 * n >= this.minParallelWork ? this.threadCount() : 1;
+    const parts = ranges(rows, threads).map(([lo, hi]) => [[x.ptr + 4 * lo * cols, out.ptr + 4 * lo * cols, hi - lo, cols, g]]);
+    if (parts.length > 1 && this.parallel(pool, 'softmax', exports.softmax as (...a: number[]) => void, parts)) return;
+    exports.softmax(x.ptr, out.ptr, rows, cols, g);
   }
 
   /**

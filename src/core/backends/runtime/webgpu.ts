@@ -93,7 +93,7 @@ import { DeviceError, ValueError } from '../../errors.js';
 import { sizeClass } from '../size_class.js';
 import { canonicalKernelExpr } from '../../kernel/canonical.js';
 import type { Kernel } from '../../kernel/ir.js';
-import type { Backend, DeviceBuffer, FusedName, FusedParams, MemoryStats, RoutineName, RoutineParams } from '../backend.js';
+import type { AttentionParams, Backend, DeviceBuffer, FusedName, FusedParams, MemoryStats, RoutineName, RoutineParams } from '../backend.js';
 import { planWgslKernel, renderWgslProgram, type WgslProgram } from '../render/wgsl.js';
 import { convKernel, cumulativeSource, matmulKernel, scatterAddSource, sortSource, threefrySource, type RoutineGrid } from '../render/wgsl_routines.js';
 import { convGemm, convSource } from '../render/wgsl_conv.js';
@@ -696,17 +696,20 @@ export class WebGpuBackend implements Backend {
 
   /** Fused attention (`render/wgsl_attention.ts`) where a tiling fits the shapes and the device. */
   acceptsFused<F extends FusedName>(name: F, params: FusedParams[F]): boolean {
-    return name === 'attention' && params.lk > 0 && chooseAttentionTiling(params, this.device.limits) !== null;
+    if (name !== 'attention') return false;
+    const p = params as AttentionParams;
+    return p.lk > 0 && chooseAttentionTiling(p, this.device.limits) !== null;
   }
 
   fused<F extends FusedName>(name: F, inputs: readonly DeviceBuffer[], outputs: readonly DeviceBuffer[], params: FusedParams[F]): void {
     this.healthy(name);
-    const t = name === 'attention' && params.lk > 0 ? chooseAttentionTiling(params, this.device.limits) : null;
+    const p = params as AttentionParams;
+    const t = name === 'attention' && p.lk > 0 ? chooseAttentionTiling(p, this.device.limits) : null;
     if (!t) throw new ValueError(`webgpu backend: fused routine '${name}' does not accept ${JSON.stringify(params)}`);
-    if (params.batch * params.lq * params.dv === 0) return;
+    if (p.batch * p.lq * p.dv === 0) return;
     const ins = inputs.map((b) => this.check(b, name));
     const outs = outputs.map((b) => this.check(b, name));
-    this.dispatch(attentionSource(params, t), name, outs, ins, attentionGroups(params, t));
+    this.dispatch(attentionSource(p, t), name, outs, ins, attentionGroups(p, t));
   }
 
   memoryStats(): MemoryStats {
