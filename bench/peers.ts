@@ -20,7 +20,11 @@
  *  - Warm-up (2 runs each, which also compiles `jit` functions), then rounds in which each
  *    library runs once, in rotating order, so slow drifts of the machine hit all alike. In
  *    multi-threaded processes each timed run starts after a 25 ms idle pause, so a pool that
- *    spins after its run (ONNX Runtime's) does not take a core from the next library. Rounds: enough to fill `--budget` seconds per workload, at least 10 (at most 50).
+ *    spins after its run (ONNX Runtime's) does not take a core from the next library, and one
+ *    untimed run of the same library: the time is that of a run in a loop of runs, with the
+ *    library's workers awake, not the wake-up of a worker after an idle gap (on a VM, 1–4 ms
+ *    before the woken worker starts, often on the caller's core). Rounds: enough to fill
+ *    `--budget` seconds per workload, at least 10 (at most 50).
  *    Reported: the median; GFLOP/s for matmul and conv, milliseconds otherwise.
  *
  * Options: `--threads=1,2` (thread counts, default 1 and all cores), `--only=matmul,conv`,
@@ -162,8 +166,9 @@ async function child(threads: number, outPath: string): Promise<void> {
   for (const f of loadFailures) console.log(`  not available: ${f}`);
 
   const budgetMs = Number(opts.budget) * 1000;
-  /** Idle pause before each timed run in multi-threaded processes (not timed). */
+  /** Idle pause, then one untimed run, before each timed run in multi-threaded processes. */
   const SETTLE_MS = 25;
+  const primed = threads > 1;
   const [warmups, minRounds, maxRounds] = opts.quick ? [1, 3, 3] : [2, 10, 50];
   const results: Result[] = [];
   for (const kind of workloads) {
@@ -221,17 +226,21 @@ async function child(threads: number, outPath: string): Promise<void> {
       }
     }
     const running = live.filter((e) => !e.r.error);
-    const perRound = running.reduce((s, e) => s + (e.r.warmup?.at(-1) ?? 0), 0);
+    const perRound = (primed ? 2 : 1) * running.reduce((s, e) => s + (e.r.warmup?.at(-1) ?? 0), 0);
     const rounds = Math.min(maxRounds, Math.max(minRounds, Math.ceil(budgetMs / Math.max(perRound, 1e-3))));
     for (const e of running) e.r.samples = [];
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < running.length; i++) {
         const e = running[(round + i) % running.length];
         if (e.r.error) continue;
-        // With several threads, let the previous library's pool go idle first: pools that spin
-        // after a run (ONNX Runtime's does by default) would otherwise take a core from the next.
-        if (threads > 1) await new Promise((r) => setTimeout(r, SETTLE_MS));
+        // With several threads, let the previous library's pool go idle first (pools that spin
+        // after a run, as ONNX Runtime's does by default, would take a core from the next), then
+        // wake this library's workers with an untimed run.
         try {
+          if (primed) {
+            await new Promise((r) => setTimeout(r, SETTLE_MS));
+            await timeRun(e.p);
+          }
           e.r.samples!.push(await timeRun(e.p));
         } catch (err) {
           e.r.error = message(err);
@@ -296,7 +305,7 @@ function markdown(machine: Machine, reports: ChildReport[], date: string, commit
   L.push('');
   L.push('## Results', '');
   const range = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? `${xs[0]}` : `${Math.min(...xs)}–${Math.max(...xs)}`);
-  L.push(`Median of ${range(runs)} runs after ${range(reports.map((r) => r.warmups))} warm-up run(s), libraries alternating run by run within each process (with a 25 ms idle pause before each run when multi-threaded); one process per thread count. ` +
+  L.push(`Median of ${range(runs)} runs after ${range(reports.map((r) => r.warmups))} warm-up run(s), libraries alternating run by run within each process (when multi-threaded, each timed run follows a 25 ms idle pause and one untimed run of the same library, so its workers are awake); one process per thread count. ` +
     'A run computes from inputs already in the library and reads all outputs back to a JS typed array. ' +
     'GFLOP/s: higher is better; ms: lower is better. ✗: failed the numerical check.', '');
   L.push(`| workload | ${columns.map(columnLabel).join(' | ')} |`);
