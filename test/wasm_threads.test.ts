@@ -6,6 +6,9 @@
  *   run with a fixed thread count, and the same bits as on one thread;
  * - the split covers every case: fewer rows than threads, one row, workspaces per thread;
  * - an error in a worker is reported to the caller, and the pool keeps working;
+ * - task jobs (`runTasks`): every task runs exactly once, on whichever thread takes it, workers
+ *   join (a job of long tasks is shared), an error in a task is reported, and a worker that
+ *   never starts neither blocks a job nor takes a task;
  * - `setThreads` validates its argument, 0 means one thread per core;
  * - workers do not keep a Node process alive.
  */
@@ -154,6 +157,60 @@ test('a worker that has not started where workers start only once the caller yie
   assert.equal(calls, [1, 2, 3, 4]);
   assert.is(pool.started, 0);
   assert.is(pool.jobs, 0, 'no part was handed to a worker');
+});
+
+test('task jobs: each task runs once, workers join a job of long tasks, errors reach the caller', () => {
+  const memory = wasm.heap.memory;
+  const pool = createThreadPool(memory);
+  if (!pool) return; // no threads on this platform
+  const m = new ModuleBuilder();
+  m.importMemory('env', 'memory', wasm.heap.limits);
+  // task(i, spins): counts to `spins` (work), traps when spins < 0, then increments word 16 + i
+  const f = new FunctionBuilder(['i32', 'i32'], []);
+  const k = f.local('i32');
+  f.body.localGet(1).i32Const(0).op('i32.lt_s').if().op('unreachable').end();
+  f.body.block().loop().localGet(k).localGet(1).op('i32.ge_s').brIf(1).localGet(k).i32Const(1).op('i32.add').localSet(k).br(0).end().end();
+  f.body.localGet(0).i32Const(2).op('i32.shl').localGet(0).i32Const(2).op('i32.shl').mem('i32.load', 64).i32Const(1).op('i32.add').mem('i32.store', 64);
+  m.exportFunction('task', m.addFunction(f));
+  const module = new WebAssembly.Module(m.build());
+  const local = new WebAssembly.Instance(module, { env: { memory } }).exports.task as (i: number, spins: number) => void;
+  const counts = () => Array.from(new Int32Array(memory.buffer, 64, 64));
+  pool.resize(2);
+  try {
+    for (const spins of [0, 3e5, 3e6]) {
+      new Int32Array(memory.buffer, 64, 64).fill(0);
+      const jobs = pool.jobs;
+      pool.runTasks({ id: 0, module }, 'task', local, Array.from({ length: 64 }, (_, i) => [[i, spins]]));
+      assert.equal(counts(), new Array(64).fill(1), `every task once (${spins} spins each)`);
+      if (spins === 3e6) assert.ok(pool.jobs > jobs, 'a worker took tasks of a long job');
+    }
+    // Tasks of several calls each, run in order within a task.
+    new Int32Array(memory.buffer, 64, 64).fill(0);
+    pool.runTasks({ id: 0, module }, 'task', local, [[[1, 0], [1, 0]], [[2, 0]], [], [[3, 0], [3, 0], [3, 0]]]);
+    assert.equal(counts().slice(0, 4), [0, 2, 1, 3]);
+    // A trapping task anywhere: the job still completes and the error is reported.
+    assert.throws(() => pool.runTasks({ id: 0, module }, 'task', local, Array.from({ length: 16 }, (_, i) => [[i, i === 9 ? -1 : 1e5]])), /unreachable/);
+    new Int32Array(memory.buffer, 64, 64).fill(0);
+    pool.runTasks({ id: 0, module }, 'task', local, [[[0, 0]], [[1, 0]]]);
+    assert.equal(counts().slice(0, 3), [1, 1, 0], 'the pool keeps working');
+  } finally {
+    pool.close();
+  }
+});
+
+test('task jobs: a worker that never starts takes nothing and blocks nothing', () => {
+  const silent = { postMessage() {}, terminate() {} };
+  for (const startsWhileBlocked of [true, false]) {
+    const pool = new ThreadPool(wasm.heap.memory, () => silent, 200, startsWhileBlocked);
+    pool.resize(3);
+    const module = new WebAssembly.Module(new ModuleBuilder().build());
+    const calls: number[] = [];
+    const t0 = Date.now();
+    pool.runTasks({ id: 0, module }, 'f', (x) => calls.push(x), [[[1]], [[2], [3]], [[4]]]);
+    assert.ok(Date.now() - t0 < 150, 'no wait for the start-up deadline');
+    assert.equal(calls, [1, 2, 3, 4]);
+    assert.is(pool.jobs, 0, 'no task ran on a worker');
+  }
 });
 
 test('workers do not keep the process alive', () => {

@@ -17,15 +17,17 @@
  * float32 matmul of at least `minParallelFlops` is split over row blocks (and batch items), a
  * float32 conv of as many flops over its GEMMs, then row blocks where the kernel has at least
  * as many rows as the column chunk has columns, else column blocks (whichever repeats less
- * packing), and
- * a kernel whose estimated work (`kernelWork`: output elements × operations per element,
- * reductions and native transcendentals weighted) is at least `minParallelWork` over ranges
- * of its outermost output dimension — kernels that call into JavaScript stay on the calling
- * thread. A row group of a compiled program (`runRows`) runs block by block over its rows, each
- * thread taking a contiguous range of rows and running all the group's kernels on it.
- * (Handing work to a worker costs some 50 µs, so small jobs stay on the caller.) Every
- * output element is computed by the same code whichever thread runs it, so results are the
- * same for any thread count.
+ * packing) — one part per thread, each with its own packing workspace. A kernel whose
+ * estimated work (`kernelWork`: output elements × operations per element, reductions and
+ * native transcendentals weighted) is at least `minParallelWork` is cut into ranges of its
+ * outermost output dimension, `TASKS_PER_THREAD` per thread, handed out as tasks that any
+ * thread takes (`ThreadPool.runTasks`: a worker that starts late or loses its core takes
+ * fewer, and the caller never waits for a share it could have done) — kernels that call into
+ * JavaScript stay on the calling thread. So are a row group of a compiled program (`runRows`:
+ * each task a range of rows, all the group's kernels on it, block by block) and the fused
+ * softmax's rows. (Handing work to a worker costs some 50 µs, so small jobs stay on the
+ * caller.) Every output element is computed by the same code whichever thread runs it, so
+ * results are the same for any thread count and split.
  *
  * Modules are compiled synchronously (`run` is synchronous). Browsers refuse synchronous
  * compilation of large modules on the main thread (a RangeError); such a kernel falls back
@@ -89,6 +91,12 @@ export function kernelWork(kernel: Kernel): number {
   };
   return Math.max(1, cost(kernel.expr));
 }
+
+/**
+ * Tasks per thread where work is handed out as tasks (kernels, row groups, softmax): a thread
+ * that starts late or is descheduled takes fewer (`ThreadPool.runTasks`).
+ */
+const TASKS_PER_THREAD = 4;
 
 /** Balanced split of [0, n) into at most `parts` ranges. */
 function ranges(n: number, parts: number): [number, number][] {
@@ -183,8 +191,8 @@ export class WasmBackend implements Backend {
     if (threads > 1) {
       // Ranges of the split axis (all axes before it have size 1); `out` points at the range's first row.
       const rowBytes = (n / rows) * itemSize(kernel.outDtype);
-      const parts = ranges(rows, threads).map(([lo, hi]) => [[o.ptr + lo * rowBytes, ...args, lo, hi]]);
-      if (this.parallel(k.pool!, 'kernel', k.call, parts)) return;
+      const parts = ranges(rows, threads * TASKS_PER_THREAD).map(([lo, hi]) => [[o.ptr + lo * rowBytes, ...args, lo, hi]]);
+      if (this.parallel(k.pool!, 'kernel', k.call, parts, true)) return;
     }
     k.call(o.ptr, ...args, 0, rows);
   }
@@ -229,8 +237,8 @@ export class WasmBackend implements Backend {
     const step = Math.max(1, Math.floor(this.rowBlockBytes / rowBytes.reduce((a, b) => a + b, 0)));
     const work = bound.reduce((w, b) => w + b.n * b.k.work, 0);
     const threads = bound.every((b) => b.k.pool) && work >= this.minParallelWork ? this.threadCount() : 1;
-    // Per thread (a balanced range of rows): [kernel index, out (at row lo), inputs…, lo, hi] per block of the range and kernel.
-    const parts = ranges(rows, threads).map(([r0, r1]) => {
+    // Per task (a balanced range of rows): [kernel index, out (at row lo), inputs…, lo, hi] per block of the range and kernel.
+    const parts = ranges(rows, threads > 1 ? threads * TASKS_PER_THREAD : 1).map(([r0, r1]) => {
       const part: number[][] = [];
       for (let lo = r0; lo < r1; lo += step) {
         const hi = Math.min(r1, lo + step);
@@ -239,7 +247,7 @@ export class WasmBackend implements Backend {
       return part;
     });
     const locals = bound.map((b) => b.k.call);
-    if (threads > 1 && this.parallel(bound.map((b) => b.k.pool!), 'kernel', locals, parts)) return;
+    if (threads > 1 && this.parallel(bound.map((b) => b.k.pool!), 'kernel', locals, parts, true)) return;
     for (const part of parts) for (const [i, ...args] of part) locals[i](...args);
   }
 
@@ -312,10 +320,14 @@ export class WasmBackend implements Backend {
     if (this.poolOrNull === undefined) this.poolOrNull = createThreadPool(this.heap.memory);
     return this.poolOrNull;
   }
-  /** Run the parts on the pool; false (and no threads from now on) if it cannot start its workers. */
-  private parallel(mod: PoolModule | PoolModule[], name: string, local: LocalCall | LocalCall[], parts: number[][][]): boolean {
+  /**
+   * Run the parts on the pool — one per thread, or with `tasks` as tasks any thread takes
+   * (`ThreadPool.runTasks`); false (and no threads from now on) if it cannot start its workers.
+   */
+  private parallel(mod: PoolModule | PoolModule[], name: string, local: LocalCall | LocalCall[], parts: number[][][], tasks = false): boolean {
     try {
-      this.pool!.run(mod, name, local, parts);
+      if (tasks) this.pool!.runTasks(mod, name, local, parts);
+      else this.pool!.run(mod, name, local, parts);
       return true;
     } catch (e) {
       if (!(e instanceof ThreadsUnavailable)) throw e;
@@ -364,8 +376,8 @@ export class WasmBackend implements Backend {
     const g = guarded ? 1 : 0;
     // Rows split between threads; about 30 operations per element (the exp's ~20 and three passes).
     const threads = rows > 1 && 30 * n >= this.minParallelWork ? this.threadCount() : 1;
-    const parts = ranges(rows, threads).map(([lo, hi]) => [[x.ptr + 4 * lo * cols, out.ptr + 4 * lo * cols, hi - lo, cols, g]]);
-    if (parts.length > 1 && this.parallel(pool, 'softmax', exports.softmax as (...a: number[]) => void, parts)) return;
+    const parts = ranges(rows, threads > 1 ? threads * TASKS_PER_THREAD : 1).map(([lo, hi]) => [[x.ptr + 4 * lo * cols, out.ptr + 4 * lo * cols, hi - lo, cols, g]]);
+    if (parts.length > 1 && this.parallel(pool, 'softmax', exports.softmax as (...a: number[]) => void, parts, true)) return;
     exports.softmax(x.ptr, out.ptr, rows, cols, g);
   }
 

@@ -26,6 +26,16 @@
  * (a futex wake instead of a message) was measured no better after an idle gap: the delay then
  * is the idle vCPU's wake-up and placement, whichever way the worker is woken.
  *
+ * Task jobs (`runTasks`): the parts are tasks that any thread may run, not one per thread. The
+ * job word (64 bits: the job's sequence number, its task count and the next task's index)
+ * hands tasks out by compare-and-swap: the caller starts taking tasks at once, each worker
+ * joins when it wakes, and the job is done when the done counter reaches the task count. A
+ * worker that wakes late (an idle vCPU can take milliseconds to come back) or is descheduled
+ * (V8's garbage collector threads compete for the same cores) only takes fewer tasks, where a
+ * fixed split would make the caller wait for its part. A claim names the job by its full
+ * sequence number, so a worker still holding an older job claims nothing; a claimed task keeps
+ * its job current (the caller waits for it), so the job area it then reads is that job's.
+ *
  * Availability: SharedArrayBuffer and a shared memory, a way to start workers, and a calling
  * thread that may block (`Atomics.wait` throws on a browser's main thread). Without them
  * `createThreadPool` returns null and the backend stays single-threaded.
@@ -54,11 +64,15 @@ export interface WorkerLike {
 
 /**
  * Control block words: jobs pending, a worker failed, the error's length, the job sequence
- * number; then per worker slot a ready flag, a polling flag (the worker is in its poll window,
- * not in its event loop) and its part of the current job (sequence number, job area
- * generation, offset and length of its calls); the error text from byte TEXT.
+ * number; for task jobs the job word (64 bits at word 2·JOB: sequence number, task count,
+ * next task), the tasks done, the task table's offset in the job area and the job area's
+ * generation; then per worker slot a ready flag, a polling flag (the worker is in its poll
+ * window, not in its event loop) and its part of the current job of parts (sequence number,
+ * job area generation, offset and length of its calls); the error text from byte TEXT.
  */
-const PENDING = 0, FAILED = 1, ERROR_LENGTH = 2, SEQ = 3, SLOTS = 256, READY = 16, POLLING = READY + SLOTS, PART = POLLING + SLOTS;
+const PENDING = 0, FAILED = 1, ERROR_LENGTH = 2, SEQ = 3, JOB = 3, DONE = 8, TABLE = 9, JOB_AREA = 10, SLOTS = 256, READY = 16, POLLING = READY + SLOTS, PART = POLLING + SLOTS;
+/** Most tasks in one task job (the job word holds 16-bit counts). */
+const MAX_TASKS = 0xffff;
 const TEXT = 4 * (PART + 4 * SLOTS), TEXT_BYTES = 4000;
 /**
  * How long a worker polls the sequence word for the next job after finishing a part (and the
@@ -88,26 +102,34 @@ const WORKER_SOURCE = `
 'use strict';
 const node = typeof require === 'function';
 const port = node ? require('node:worker_threads').parentPort : self;
-let memory = null, ctl = null, slot = 0, area = null, areaGen = -1, done = 0;
+let memory = null, ctl = null, ctl64 = null, slot = 0, area = null, areaGen = -1, done = 0;
 const instances = new Map();
-function take(seq) {
-  const at = ${PART} + 4 * slot;
-  if (Atomics.load(ctl, at) !== seq) { done = seq; return true; }
-  if (ctl[at + 1] !== areaGen) return false;
-  const nMods = area[0], ids = [];
-  for (let i = 0; i < nMods; i++) { if (!instances.has(area[1 + i])) return false; ids.push(area[1 + i]); }
+/** The job's functions (one per module) and whether calls are indexed, or null while a module is missing. */
+function header() {
+  // (A worker that took no task of a finished task job may read the area while the next job is
+  // written: every value is read once and bounded, so such a read is short and throws nothing;
+  // it then claims nothing.)
+  const nMods = area[0], mods = [];
+  if (!(nMods >= 1 && nMods <= 4096)) return null;
+  for (let i = 0; i < nMods; i++) {
+    const m = instances.get(area[1 + i]);
+    if (!m) return null;
+    mods.push(m);
+  }
   const indexed = area[1 + nMods] === 1, nameLength = area[2 + nMods];
+  if (!(nameLength >= 0 && nameLength <= 64)) return null;
   let name = '';
   for (let i = 0; i < nameLength; i++) name += String.fromCharCode(area[3 + nMods + i]);
-  done = seq;
+  return { fs: mods.map((m) => m[name]), indexed };
+}
+function runCalls(h, p, end) {
   try {
-    const fs = ids.map((id) => instances.get(id)[name]);
-    for (let p = ctl[at + 2], end = p + ctl[at + 3]; p < end; ) {
+    while (p < end) {
       const argc = area[p++];
       const args = Array.from(area.subarray(p, p + argc));
       p += argc;
-      if (indexed) fs[args[0]](...args.slice(1));
-      else fs[0](...args);
+      if (h.indexed) h.fs[args[0]](...args.slice(1));
+      else h.fs[0](...args);
     }
   } catch (e) {
     const text = new TextEncoder().encode(String(e && e.stack || e)).subarray(0, ${TEXT_BYTES});
@@ -115,6 +137,40 @@ function take(seq) {
     Atomics.store(ctl, ${ERROR_LENGTH}, text.length);
     Atomics.store(ctl, ${FAILED}, 1);
   }
+}
+function take(seq) {
+  const v = Atomics.load(ctl64, ${JOB});
+  if (Number(v >> 32n) === seq) {
+    // A task job: claim its tasks until none is left. (Read while the job may already be over:
+    // then the claim fails and nothing read is used.)
+    const h = ctl[${JOB_AREA}] === areaGen ? header() : null;
+    if (!h) {
+      // Lacking the area or a module: they come by message (return to the event loop) — unless
+      // the job is already over and this read the next job's area while it was written.
+      const w = Atomics.load(ctl64, ${JOB});
+      if (Number(w >> 32n) === seq && Number(w & 0xffffn) < Number((w >> 16n) & 0xffffn)) return false;
+      done = seq;
+      return true;
+    }
+    done = seq;
+    for (;;) {
+      const v = Atomics.load(ctl64, ${JOB});
+      const n = Number((v >> 16n) & 0xffffn), i = Number(v & 0xffffn);
+      if (Number(v >> 32n) !== seq || i >= n) return true;
+      if (Atomics.compareExchange(ctl64, ${JOB}, v, v + 1n) !== v) continue;
+      const t = ctl[${TABLE}] + 2 * i;
+      runCalls(h, area[t], area[t] + area[t + 1]);
+      if (Atomics.add(ctl, ${DONE}, 1) + 1 === n) Atomics.notify(ctl, ${DONE});
+    }
+  }
+  // A job of parts: this worker's, if it has one (the caller waits for it, so its words hold).
+  const at = ${PART} + 4 * slot;
+  if (Atomics.load(ctl, at) !== seq) { done = seq; return true; }
+  if (ctl[at + 1] !== areaGen) return false;
+  const h = header();
+  if (!h) return false;
+  done = seq;
+  runCalls(h, ctl[at + 2], ctl[at + 2] + ctl[at + 3]);
   if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
   return true;
 }
@@ -139,8 +195,10 @@ function onMessage(msg) {
   if (msg.type === 'init') {
     memory = msg.memory;
     ctl = new Int32Array(msg.ctl);
+    ctl64 = new BigInt64Array(msg.ctl);
     slot = msg.slot;
-    done = Atomics.load(ctl, ${SEQ});
+    // The last job before it was created: jobs posted since (its wake-ups queued behind this message) are new to it.
+    done = msg.seq;
     Atomics.store(ctl, ${READY} + slot, 1);
     Atomics.notify(ctl, ${READY} + slot);
   } else if (msg.type === 'area') {
@@ -182,7 +240,7 @@ export class ThreadPool {
     return this.workers.length + 1;
   }
 
-  /** Jobs that handed a part to at least one worker and completed (for tests that check work was split). */
+  /** Jobs in which a worker ran a part or a task, completed (for tests that check work was split). */
   get jobs(): number {
     return this.jobsRun;
   }
@@ -205,7 +263,7 @@ export class ThreadPool {
       Atomics.store(this.ctl, POLLING + slot, 0);
       Atomics.store(this.ctl, PART + 4 * slot, Atomics.load(this.ctl, SEQ));
       Atomics.store(this.ctl, PART + 4 * slot + 1, -1);
-      worker.postMessage({ type: 'init', memory: this.memory, ctl: this.ctl.buffer, slot });
+      worker.postMessage({ type: 'init', memory: this.memory, ctl: this.ctl.buffer, slot, seq: Atomics.load(this.ctl, SEQ) });
       this.workers.push({ worker, modules: new Set(), slot, ready: false, areaGen: -1 });
     }
     while (this.workers.length > Math.max(threads - 1, 0)) void this.workers.pop()!.worker.terminate();
@@ -214,10 +272,11 @@ export class ThreadPool {
   /**
    * Write the job into the shared job area (growing it if needed): the module ids, whether
    * calls are indexed, the export's name, then per part its calls, each as its length and its
-   * numbers; returns each part's [offset, length].
+   * numbers, and with `table` a task table (offset, length per part); returns each part's
+   * [offset, length] and the table's offset.
    */
-  private writeJob(ids: readonly number[], indexed: boolean, name: string, parts: readonly (readonly number[][])[]): [number, number][] {
-    const words = 3 + ids.length + name.length + parts.reduce((n, calls) => n + calls.reduce((m, args) => m + 1 + args.length, 0), 0);
+  private writeJob(ids: readonly number[], indexed: boolean, name: string, parts: readonly (readonly number[][])[], table: boolean): { places: [number, number][]; table: number } {
+    const words = 3 + ids.length + name.length + parts.reduce((n, calls) => n + calls.reduce((m, args) => m + 1 + args.length, 0), 0) + (table ? 2 * parts.length : 0);
     if (words > this.area.length) {
       this.area = new Float64Array(new SharedArrayBuffer(8 * 2 ** Math.ceil(Math.log2(words))));
       this.areaGen++;
@@ -229,7 +288,7 @@ export class ThreadPool {
     a[p++] = indexed ? 1 : 0;
     a[p++] = name.length;
     for (let i = 0; i < name.length; i++) a[p++] = name.charCodeAt(i);
-    return parts.map((calls) => {
+    const places = parts.map((calls): [number, number] => {
       const start = p;
       for (const args of calls) {
         a[p++] = args.length;
@@ -237,6 +296,9 @@ export class ThreadPool {
       }
       return [start, p - start];
     });
+    const at = p;
+    if (table) for (const [start, length] of places) (a[p++] = start), (a[p++] = length);
+    return { places, table: at };
   }
 
   /**
@@ -247,17 +309,70 @@ export class ThreadPool {
    * browser the parts of workers not yet started run on the calling thread (file comment).
    */
   run(mod: PoolModule | readonly PoolModule[], name: string, local: LocalCall | readonly LocalCall[], perThread: readonly (readonly number[][])[]): void {
+    if (perThread.length > this.size) throw new Error(`thread pool: ${perThread.length} parts for ${this.size} threads`);
+    const job = this.post(mod, name, local, perThread.slice(1).map((calls, i) => ({ calls, w: this.workers[i] })).filter((p) => p.calls.length > 0), null);
+    let localError: unknown = null;
+    try {
+      for (const calls of [perThread[0] ?? [], ...job.late]) job.runLocal(calls);
+    } catch (e) {
+      localError = e;
+    }
+    this.await(name, () => Atomics.load(this.ctl, PENDING), PENDING);
+    this.finish(name, localError, job.busy);
+  }
+
+  /**
+   * Run export `name` of `mod` on every task of `tasks` (each a list of calls, as a part of
+   * `run`), each task on whichever thread takes it first — the calling thread from the start,
+   * the workers as they come (file comment); returns when all are done. Every task must
+   * compute the same whichever thread runs it, and tasks must not depend on each other.
+   */
+  runTasks(mod: PoolModule | readonly PoolModule[], name: string, local: LocalCall | readonly LocalCall[], tasks: readonly (readonly number[][])[]): void {
+    if (tasks.length > MAX_TASKS) throw new Error(`thread pool: ${tasks.length} tasks (at most ${MAX_TASKS})`);
+    const n = tasks.length;
+    const job = this.post(mod, name, local, this.workers.map((w) => ({ calls: [], w })), tasks);
+    let localError: unknown = null;
+    let own = 0;
+    const ctl64 = new BigInt64Array(this.ctl.buffer);
+    for (;;) {
+      const v = Atomics.load(ctl64, JOB);
+      const i = Number(v & 0xffffn);
+      if (i >= n) break;
+      if (Atomics.compareExchange(ctl64, JOB, v, v + 1n) !== v) continue;
+      own++;
+      try {
+        job.runLocal(tasks[i]);
+      } catch (e) {
+        localError ??= e;
+      }
+      Atomics.add(this.ctl, DONE, 1);
+    }
+    this.await(name, () => n - Atomics.load(this.ctl, DONE), DONE);
+    // Counted as split only where a worker ran a task.
+    this.finish(name, localError, own < n ? 1 : 0);
+  }
+
+  /**
+   * Post a job: `parts` name the workers taking part (with their calls, for a job of parts);
+   * with `tasks`, a task job every one of them may help with. Returns the workers posted to,
+   * the parts of workers that cannot start while this thread blocks (a browser's: run them
+   * here) and the calling thread's way to make calls.
+   */
+  private post(mod: PoolModule | readonly PoolModule[], name: string, local: LocalCall | readonly LocalCall[], parts: { calls: readonly number[][]; w: ThreadPool['workers'][number] }[], tasks: readonly (readonly number[][])[] | null) {
     const indexed = !('module' in mod);
     const mods: readonly PoolModule[] = 'module' in mod ? [mod] : mod;
     const locals: readonly LocalCall[] = typeof local === 'function' ? [local] : local;
-    if (perThread.length > this.size) throw new Error(`thread pool: ${perThread.length} parts for ${this.size} threads`);
-    const parts = perThread.slice(1).map((calls, i) => ({ calls, w: this.workers[i] })).filter((p) => p.calls.length > 0);
+    const runLocal = (calls: readonly number[][]) => {
+      if (indexed) for (const args of calls) locals[args[0]](...args.slice(1));
+      else for (const args of calls) locals[0](...args);
+    };
     const ctl = this.ctl;
     // Workers that have not yet started get a while to do so (a worker that cannot start never
     // answers), except where they cannot start while this thread blocks: their parts run here.
-    const late = this.startsWhileBlocked ? [] : parts.filter((p) => !this.isStarted(p.w));
+    // A task job waits for none: every worker is told, and one that starts in time joins.
+    const late = this.startsWhileBlocked || tasks ? [] : parts.filter((p) => !this.isStarted(p.w));
     const busy = parts.filter((p) => !late.includes(p));
-    for (const { w } of busy) {
+    for (const { w } of tasks ? [] : busy) {
       const deadline = Date.now() + this.startupMs;
       while (!this.isStarted(w)) {
         if (Date.now() > deadline) throw new ThreadsUnavailable(`wasm thread pool: a worker did not start within ${this.startupMs / 1000} s`);
@@ -265,10 +380,16 @@ export class ThreadPool {
       }
     }
     Atomics.store(ctl, FAILED, 0);
-    Atomics.store(ctl, PENDING, busy.length);
+    Atomics.store(ctl, PENDING, tasks ? 0 : busy.length);
+    const seq = (Atomics.load(ctl, SEQ) + 1) | 0;
+    const { places, table } = this.writeJob(mods.map((m) => m.id), indexed, name, tasks ?? busy.map((p) => p.calls), tasks !== null);
+    if (tasks) {
+      Atomics.store(ctl, TABLE, table);
+      Atomics.store(ctl, JOB_AREA, this.areaGen);
+      Atomics.store(ctl, DONE, 0);
+      Atomics.store(new BigInt64Array(ctl.buffer), JOB, (BigInt(seq) << 32n) | BigInt(tasks.length << 16));
+    }
     if (busy.length > 0) {
-      const seq = (Atomics.load(ctl, SEQ) + 1) | 0;
-      const places = this.writeJob(mods.map((m) => m.id), indexed, name, busy.map((p) => p.calls));
       // Modules and a new job area go by message: a worker that lacks one leaves its poll window
       // for its event loop, so it also gets a wake-up message, posted after them.
       const byMessage = busy.map(({ w }, i) => {
@@ -284,11 +405,13 @@ export class ThreadPool {
             w.modules.add(m.id);
             send = true;
           }
-        const at = PART + 4 * w.slot;
-        Atomics.store(ctl, at + 1, w.areaGen);
-        Atomics.store(ctl, at + 2, places[i][0]);
-        Atomics.store(ctl, at + 3, places[i][1]);
-        Atomics.store(ctl, at, seq);
+        if (!tasks) {
+          const at = PART + 4 * w.slot;
+          Atomics.store(ctl, at + 1, w.areaGen);
+          Atomics.store(ctl, at + 2, places[i][0]);
+          Atomics.store(ctl, at + 3, places[i][1]);
+          Atomics.store(ctl, at, seq);
+        }
         return send;
       });
       Atomics.store(ctl, SEQ, seq);
@@ -297,30 +420,31 @@ export class ThreadPool {
         if (byMessage[i] || Atomics.load(ctl, POLLING + w.slot) === 0) w.worker.postMessage({ type: 'wake', seq });
       });
     }
-    let localError: unknown = null;
-    try {
-      for (const calls of [perThread[0] ?? [], ...late.map((p) => p.calls)])
-        if (indexed) for (const args of calls) locals[args[0]](...args.slice(1));
-        else for (const args of calls) locals[0](...args);
-    } catch (e) {
-      localError = e;
-    }
+    return { busy: busy.length, late: late.map((p) => p.calls), runLocal };
+  }
+
+  /** Wait until `left()` is 0: poll first (the others usually finish about when this thread does: no sleep, no wake-up), then block on `word`. */
+  private await(name: string, left: () => number, word: number): void {
+    const ctl = this.ctl;
     const start = Date.now();
-    // Poll first (the workers' parts usually end about when this one does: no sleep, no wake-up), then block.
     const pollEnd = performance.now() + POLL_MS;
-    while (Atomics.load(ctl, PENDING) !== 0 && performance.now() < pollEnd);
+    while (left() !== 0 && performance.now() < pollEnd);
     for (;;) {
-      const pending = Atomics.load(ctl, PENDING);
-      if (pending === 0) break;
-      Atomics.wait(ctl, PENDING, pending, 1000);
-      if (Date.now() - start > WATCHDOG_MS) throw new ValueError(`wasm thread pool: ${pending} worker(s) did not finish '${name}' within ${WATCHDOG_MS / 1000} s`);
+      if (left() === 0) break;
+      Atomics.wait(ctl, word, Atomics.load(ctl, word), 1000);
+      if (Date.now() - start > WATCHDOG_MS) throw new ValueError(`wasm thread pool: worker(s) did not finish '${name}' within ${WATCHDOG_MS / 1000} s`);
     }
+  }
+
+  /** Rethrow the calling thread's error or a worker's; count the job. */
+  private finish(name: string, localError: unknown, busy: number): void {
+    const ctl = this.ctl;
     if (localError) throw localError;
     if (Atomics.load(ctl, FAILED)) {
       const text = new TextDecoder().decode(new Uint8Array(ctl.buffer, TEXT, Atomics.load(ctl, ERROR_LENGTH)).slice());
       throw new ValueError(`wasm thread pool: '${name}' failed in a worker: ${text}`);
     }
-    if (busy.length > 0) this.jobsRun++;
+    if (busy > 0) this.jobsRun++;
   }
 
   /** Stop every worker. */
