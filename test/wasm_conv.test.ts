@@ -145,6 +145,8 @@ const EDGE_CASES: P[] = [
   params([1, 35, 6, 5], [6, 35, 3, 3], { pad: [[1, 1], [1, 1]] }), // K = 315: two k-slices
   params([1, 2, 50, 50], [3, 2, 1, 1]), // 2500 columns: two column blocks
   params([1, 3, 1, 17], [5, 3, 1, 3], { pad: [[0, 0], [1, 1]] }), // 17 columns: a partial panel
+  params([2, 3, 6, 41], [4, 3, 3, 3], { s: [2, 2], pad: [[1, 1], [1, 1]] }), // stride 2 over wide rows: panels of floats 2 apart
+  params([1, 2, 70], [3, 2, 4], { s: [2], pad: [[1, 2]], rd: [2] }), // 1-D stride 2, atrous
 ];
 
 test('each element is the documented sequential f32 sum, on random and edge convolutions', () => {
@@ -178,6 +180,9 @@ test('TapTables: a repeated geometry reuses its table, the least recently used i
   const a = tables.get(geometry(5), 5, 5, 20, 0, 8);
   assert.equal([...a.tab.subarray(0, 8)], [-1, 0, 4, 8, 12, -1, -1, -1], 'tap 0 of positions 0…4: offsets of inputs −1…3, then padding columns');
   assert.equal([...a.modes], [-2, -2, -2], 'every panel has padding: gathers');
+  // Stride 2 without padding: tap w of position i reads input 2i + w, 8 floats 2 apart (mode −3 − byte offset).
+  const s2 = new TapTables().get({ inSp: [40], winSp: [2], outSp: [20], strides: [2], padLo: [0], lhsDil: [1], rhsDil: [1] }, 20, 20, 160, 0, 16);
+  assert.equal([...s2.modes], [-3, -3 - 64, -3 - 4, -3 - 68], 'tap 0: offsets 0 and 64; tap 1: 4 and 68');
   assert.is(tables.get(geometry(5), 5, 5, 20, 0, 8), a, 'same geometry: the same table');
   const b = tables.get(geometry(6), 6, 6, 24, 0, 8), c = tables.get(geometry(7), 7, 7, 28, 0, 8);
   assert.is(tables.get(geometry(6), 6, 6, 24, 0, 8), b, 'three tables fit');

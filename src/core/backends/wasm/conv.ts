@@ -15,7 +15,8 @@
  * JavaScript routine (`routines/conv.ts`: strides, padding, lhs and rhs dilation); `convTable`
  * lays them out per GEMM column and classes every (tap, 8-column panel): `≥ 0` — the 8 columns
  * read 8 consecutive valid floats at that offset (two v128 loads; the common case at stride 1
- * away from the border), −1 — all zeros, −2 — a gather (lane loads, padding masked to 0).
+ * away from the border), −1 — all zeros, ≤ −3 — 8 valid floats 2 apart from offset −3 − mode
+ * (stride 2: four loads and two shuffles), −2 — a gather (lane loads, padding masked to 0).
  * The table has taps × columns entries, a 1/C fraction of an im2col matrix; the host bounds
  * it by splitting the columns in chunks. Where the output has few positions (weight
  * gradients: the kernel's window), the batch items sharing a kernel are merged into the
@@ -53,6 +54,11 @@ export interface ConvFunctions {
 
 const L = (local: number) => ({ local });
 const up = (x: number, m: number) => Math.ceil(x / m) * m;
+const bytesOfLanes = (lanes: number[]) => lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+/** Lanes 0 and 2 of each of two vectors (floats 0, 2, 4, 6 of floats 0…7). */
+const EVEN_LANES = bytesOfLanes([0, 2, 4, 6]);
+/** Lanes 0 and 2 of a vector of floats 8…11, lanes 1 and 3 of one of floats 11…14 (floats 8, 10, 12, 14). */
+const EVEN_LANES_SHIFTED = bytesOfLanes([0, 2, 5, 7]);
 
 /** Add the conv routine to a module holding the gemm (whose `packA` and `macro` it calls). */
 export function addConv(mod: ModuleBuilder, gemm: GemmFunctions): ConvFunctions {
@@ -92,6 +98,12 @@ export function addConv(mod: ModuleBuilder, gemm: GemmFunctions): ConvFunctions 
           }, () => a.if((c) => c.localGet(mode).i32Const(-1).op('i32.eq'), () => {
             c.localGet(dp).v128Const(zero).mem('v128.store', 0, 0);
             c.localGet(dp).v128Const(zero).mem('v128.store', 16, 0);
+          }, () => a.if((c) => c.localGet(mode).i32Const(-3).op('i32.le_s'), () => {
+            // 8 valid floats 2 apart (stride 2) from chan + (−3 − mode): floats 0…7 and 8…14 in
+            // four loads (the last at float 11, so nothing past float 14 is read), even lanes kept
+            a.set(off, (c) => c.localGet(chan).i32Const(-3).localGet(mode).ops('i32.sub', 'i32.add'));
+            c.localGet(dp).localGet(off).mem('v128.load', 0, 0).localGet(off).mem('v128.load', 16, 0).shuffle(EVEN_LANES).mem('v128.store', 0, 0);
+            c.localGet(dp).localGet(off).mem('v128.load', 32, 0).localGet(off).mem('v128.load', 44, 0).shuffle(EVEN_LANES_SHIFTED).mem('v128.store', 16, 0);
           }, () => {
             // gather, 4 columns at a time: offsets v (the tap's row of `tab`: tp0 + 8·(mp − mp0),
             // as a tap's row has 8 times the bytes of its modes), lanes loaded from
@@ -104,7 +116,7 @@ export function addConv(mod: ModuleBuilder, gemm: GemmFunctions): ConvFunctions 
                 c.localGet(chan).localGet(adr).lane('i32x4.extract_lane', l).op('i32.add').localGet(x).memLane('v128.load32_lane', l).localSet(x);
               c.localGet(dp).localGet(x).localGet(tv).v128Const(minusOne).op('i32x4.gt_s').op('v128.and').mem('v128.store', 16 * h, 0);
             }
-          }));
+          })));
           a.addTo(dp, 4 * NR);
           a.addTo(mp, L(panB));
         });
@@ -237,13 +249,14 @@ export function convTable(pos: Int32Array, q0: number, nq: number, P: number, to
     tab.fill(-1, dst + valid, dst + cols);
     for (let q = 0; q < panels; q++) {
       const at = dst + q * NR, first = tab[at];
-      let contiguous = first >= 0, empty = true;
+      let contiguous = first >= 0, strided = first >= 0, empty = true;
       for (let t = 0; t < NR; t++) {
         const v = tab[at + t];
         if (v >= 0) empty = false;
         if (v !== first + 4 * t) contiguous = false;
+        if (v !== first + 8 * t) strided = false;
       }
-      modes[w * panels + q] = contiguous ? first : empty ? -1 : -2;
+      modes[w * panels + q] = contiguous ? first : strided ? -3 - first : empty ? -1 : -2;
     }
   }
 }
