@@ -47,14 +47,23 @@ function params(lhsShape: number[], rhsShape: number[], o: Opts = {}): P {
 const outShapeOf = (p: P) => convOutputShape(p.lhsShape, p.rhsShape, { ...p, windowStrides: [...p.windowStrides], padding: p.padding.map(([a, b]): [number, number] => [a, b]), lhsDilation: [...p.lhsDilation], rhsDilation: [...p.rhsDilation] });
 const describe = (p: P) => `lhs [${p.lhsShape}] rhs [${p.rhsShape}] strides [${p.windowStrides}] pad ${JSON.stringify(p.padding)} lhsDil [${p.lhsDilation}] rhsDil [${p.rhsDilation}] fgc ${p.featureGroupCount} bgc ${p.batchGroupCount}`;
 
-/** Count the convolutions that reach the SIMD routine (not the JavaScript fallback). */
-let simdCalls = 0;
+/** Count the convolutions that reach the SIMD routine (not the JavaScript fallback), and those decomposed into phases. */
+let simdCalls = 0, phasedCalls = 0;
 {
-  const w = wasm as unknown as { convF32: (...a: unknown[]) => void };
-  const orig = w.convF32;
+  const w = wasm as unknown as { convF32: (...a: unknown[]) => void; convPhased: (...a: unknown[]) => void };
+  const [orig, origPhased] = [w.convF32, w.convPhased];
+  let depth = 0; // the phases' own convF32 calls are not counted
   w.convF32 = function (this: unknown, ...a: unknown[]) {
-    simdCalls++;
-    return orig.apply(this, a);
+    if (depth++ === 0) simdCalls++;
+    try {
+      return orig.apply(this, a);
+    } finally {
+      depth--;
+    }
+  };
+  w.convPhased = function (this: unknown, ...a: unknown[]) {
+    phasedCalls++;
+    return origPhased.apply(this, a);
   };
 }
 
@@ -147,6 +156,9 @@ const EDGE_CASES: P[] = [
   params([1, 3, 1, 17], [5, 3, 1, 3], { pad: [[0, 0], [1, 1]] }), // 17 columns: a partial panel
   params([2, 3, 6, 41], [4, 3, 3, 3], { s: [2, 2], pad: [[1, 1], [1, 1]] }), // stride 2 over wide rows: panels of floats 2 apart
   params([1, 2, 70], [3, 2, 4], { s: [2], pad: [[1, 2]], rd: [2] }), // 1-D stride 2, atrous
+  params([2, 4, 9, 11], [3, 4, 3, 3], { ld: [2, 2], pad: [[2, 2], [1, 2]], rd: [1, 2] }), // transposed conv: phases, atrous in one dim
+  params([1, 3, 4, 5, 6], [2, 3, 2, 3, 3], { ld: [1, 2, 3], pad: [[0, 1], [2, 1], [-1, 3]], rd: [2, 3, 1] }), // 3-D phases, a negative pad, gcd(r, d) > 1
+  params([1, 2, 6, 6], [2, 2, 1, 1], { ld: [3, 3] }), // 1×1 taps: phases without taps are zeros
 ];
 
 test('each element is the documented sequential f32 sum, on random and edge convolutions', () => {
@@ -157,6 +169,7 @@ test('each element is the documented sequential f32 sum, on random and edge conv
     assertBits(run(wasm, x, w, p), sequentialF32(x, w, p), describe(p));
   }
   assert.is(simdCalls - before, cases.length, 'every case ran the SIMD routine');
+  assert.ok(phasedCalls >= 4, 'input-dilated cases ran as phases');
 });
 
 test('column chunks of the tap table, batch items merged into the columns or not: the same bits', () => {

@@ -41,6 +41,7 @@ import { jsMath } from '../../kernel/js_math.js';
 import type { Backend, DeviceBuffer, FusedName, FusedParams, KernelCall, MemoryStats, RoutineName, RoutineParams, SoftmaxParams } from '../backend.js';
 import { JsRenderer } from '../render/js.js';
 import { convOutputShape } from '../routines/conv.js';
+import { convPhases, type ConvPhase } from '../routines/conv_phases.js';
 import { helperImports, renderWasmKernel } from '../render/wasm.js';
 import { rowAxis } from '../../kernel/row_groups.js';
 import { TapTables, type ConvGeometry } from '../wasm/conv.js';
@@ -90,6 +91,17 @@ export function kernelWork(kernel: Kernel): number {
     return c;
   };
   return Math.max(1, cost(kernel.expr));
+}
+
+/** Row-major flat indices in `shape` of the points first + step·m, m over `counts` (per dim). */
+function strided(shape: readonly number[], first: readonly number[], step: readonly number[], counts: readonly number[]): Int32Array {
+  let idx = Int32Array.of(0);
+  shape.forEach((n, d) => {
+    const next = new Int32Array(idx.length * counts[d]);
+    for (let i = 0; i < idx.length; i++) for (let m = 0; m < counts[d]; m++) next[i * counts[d] + m] = idx[i] * n + first[d] + step[d] * m;
+    idx = next;
+  });
+  return idx;
 }
 
 /**
@@ -447,6 +459,8 @@ export class WasmBackend implements Backend {
       this.view(out).fill(0, 0, total);
       return;
     }
+    const phases = nd0 > 0 ? convPhases(g.inSp, g.winSp, g.outSp, g.strides, p.padding, g.lhsDil, g.rhsDil) : null;
+    if (phases) return this.convPhased([lhs, rhs], out, p, outShape, phases);
     const { featureGroupCount: fgc, batchGroupCount: bgc } = p;
     const G = fgc * bgc, rows = O / G, nOut = N / bgc;
     // (Merged, the table holds offsets from the first item: they must stay below 2³¹.)
@@ -503,6 +517,48 @@ export class WasmBackend implements Backend {
       }
     } finally {
       for (const b of blocks) this.heap.free(b.ptr, b.cap);
+    }
+  }
+
+  /**
+   * An input-dilated float32 convolution (transposed; the input gradient of a strided one) as
+   * one dense convolution per output phase (`routines/conv_phases.ts`): the phase's sub-kernel
+   * gathered, its outputs computed by `convF32` into a scratch buffer and scattered to their
+   * positions (every ∏d-th output, phase by phase); a phase without taps writes zeros.
+   */
+  private convPhased([lhs, rhs]: WasmBuffer[], out: WasmBuffer, p: RoutineParams['conv'], outShape: readonly number[], phases: readonly ConvPhase[]): void {
+    const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+    const [O, I] = p.rhsShape, win = p.rhsShape.slice(2), outSp = outShape.slice(2);
+    const items = outShape[0] * O, P = prod(outSp), taps = prod(win);
+    const scratch = (size: number) => {
+      const { ptr, cap } = this.heap.alloc(4 * Math.max(1, size));
+      return new WasmBuffer('float32', size, ptr, cap);
+    };
+    for (const ph of phases) {
+      const counts = ph.taps.map((t) => t.count), M = prod(ph.outSp), subTaps = prod(counts);
+      // flat output positions of the phase, and flat kernel taps of its sub-kernel (row-major)
+      const pos = strided(outSp, ph.first, ph.step, ph.outSp);
+      const tap = strided(win, ph.taps.map((t) => t.first), ph.taps.map((t) => t.step), counts);
+      if (subTaps === 0) {
+        const o = this.view(out) as Float32Array;
+        for (let it = 0; it < items; it++) for (let m = 0; m < M; m++) o[it * P + pos[m]] = 0;
+        continue;
+      }
+      const w = scratch(O * I * subTaps), y = scratch(items * M);
+      try {
+        const src = this.view(rhs) as Float32Array, dst = this.view(w) as Float32Array;
+        for (let oi = 0; oi < O * I; oi++) for (let t = 0; t < subTaps; t++) dst[oi * subTaps + t] = src[oi * taps + tap[t]];
+        const ones = win.map(() => 1);
+        this.convF32([lhs, w], y, { ...p, rhsShape: [O, I, ...counts], windowStrides: ones, padding: ph.padding, lhsDilation: ones, rhsDilation: ph.rhsDilation });
+        const ys = this.view(y) as Float32Array, o = this.view(out) as Float32Array;
+        for (let it = 0; it < items; it++) {
+          const a = it * M, b = it * P;
+          for (let m = 0; m < M; m++) o[b + pos[m]] = ys[a + m];
+        }
+      } finally {
+        this.heap.free(w.ptr, w.cap);
+        this.heap.free(y.ptr, y.cap);
+      }
     }
   }
 
