@@ -191,7 +191,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i0 = (g / vx_dims[0].z);
   let i1 = g % vx_dims[0].y;
   let t0: i32 = in0[i1];
-  out[g] = in1[(max(min(select(t0, (t0 + vx_dims[0].w), (t0 < 0i)), vx_dims[1].x), 0i) + (i0 * vx_dims[1].y))];
+  out[g] = in1[((i0 * vx_dims[0].w) + max(min(select(t0, (t0 + vx_dims[1].x), (t0 < 0i)), vx_dims[1].y), 0i))];
 }
 `);
 });

@@ -24,6 +24,7 @@ import { rulesOf } from '../trace/rule_table.js';
 import { canonicalKernelExpr, ExprInterner } from './canonical.js';
 import { add, cnst, idx, load, mul, outVar, type Expr, type Kernel } from './ir.js';
 import { foldFused, type AcceptsFused, type FusedCall } from './fused_patterns.js';
+import { simplifyIndices } from './simplify_index.js';
 
 /** How a kernel reads an input whose layout is not row-major (an NDArray view provides this). */
 export interface InputLayout {
@@ -288,7 +289,7 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Program {
         inputs: b.args.map((r) => avals[r].dtype),
         outShape: v.aval.shape,
         outDtype: v.aval.dtype,
-        expr: canonicalKernelExpr(body),
+        expr: canonicalKernelExpr(simplifyIndices(body, v.aval.shape)),
         label: label || eqns[i].prim,
       };
       steps.push({ kind: 'kernel', kernel, args: b.args, out: newRef(v), free: [] });
