@@ -114,18 +114,23 @@ test('fused kernels: the same bits on 1, 2 and 3 threads, and run after run', ()
   assert.ok(same(withThreads(2, () => kernel(big, input), false), withThreads(1, () => kernel(big, input))));
 });
 
+/** A module exporting `f` as `name` over the backend's memory, and the calling thread's instance of it. */
+function onHeap(name: string, f: FunctionBuilder): { module: WebAssembly.Module; local: (...args: number[]) => void } {
+  const m = new ModuleBuilder();
+  m.importMemory('env', 'memory', wasm.heap.limits);
+  m.exportFunction(name, m.addFunction(f));
+  const module = new WebAssembly.Module(m.build());
+  return { module, local: new WebAssembly.Instance(module, { env: { memory: wasm.heap.memory } }).exports[name] as (...args: number[]) => void };
+}
+
 test('an error in a worker reaches the caller; the pool keeps working', () => {
   const memory = wasm.heap.memory;
   const pool = createThreadPool(memory);
   if (!pool) return; // no threads on this platform
-  const m = new ModuleBuilder();
-  m.importMemory('env', 'memory', wasm.heap.limits);
   const f = new FunctionBuilder(['i32'], []);
   // f(x): traps when x is 0, else stores x at address 0
   f.body.localGet(0).op('i32.eqz').if().op('unreachable').end().i32Const(0).localGet(0).mem('i32.store');
-  m.exportFunction('f', m.addFunction(f));
-  const module = new WebAssembly.Module(m.build());
-  const local = new WebAssembly.Instance(module, { env: { memory } }).exports.f as (x: number) => void;
+  const { module, local } = onHeap('f', f);
   pool.resize(2);
   try {
     assert.throws(() => pool.run({ id: 0, module }, 'f', local, [[[5]], [[0]]]), /failed in a worker: .*unreachable/);
@@ -163,17 +168,13 @@ test('task jobs: each task runs once, workers join a job of long tasks, errors r
   const memory = wasm.heap.memory;
   const pool = createThreadPool(memory);
   if (!pool) return; // no threads on this platform
-  const m = new ModuleBuilder();
-  m.importMemory('env', 'memory', wasm.heap.limits);
   // task(i, spins): counts to `spins` (work), traps when spins < 0, then increments word 16 + i
   const f = new FunctionBuilder(['i32', 'i32'], []);
   const k = f.local('i32');
   f.body.localGet(1).i32Const(0).op('i32.lt_s').if().op('unreachable').end();
   f.body.block().loop().localGet(k).localGet(1).op('i32.ge_s').brIf(1).localGet(k).i32Const(1).op('i32.add').localSet(k).br(0).end().end();
   f.body.localGet(0).i32Const(2).op('i32.shl').localGet(0).i32Const(2).op('i32.shl').mem('i32.load', 64).i32Const(1).op('i32.add').mem('i32.store', 64);
-  m.exportFunction('task', m.addFunction(f));
-  const module = new WebAssembly.Module(m.build());
-  const local = new WebAssembly.Instance(module, { env: { memory } }).exports.task as (i: number, spins: number) => void;
+  const { module, local } = onHeap('task', f);
   const counts = () => Array.from(new Int32Array(memory.buffer, 64, 64));
   pool.resize(2);
   try {

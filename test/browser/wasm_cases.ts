@@ -125,27 +125,31 @@ function cases(size: Size): Case[] {
   ];
 }
 
-/** Run `c` on backend `name`; its outputs, flattened into one Float64Array (exact for float32, int32, uint32). */
-function runOn(name: BackendName, c: Case): Float64Array {
+/** `fn` with `name` as the default backend (the cpu backend again afterwards). */
+function on<T>(name: BackendName, fn: () => T): T {
   setDefaultBackend(name);
   try {
-    const outs = c.run();
-    const flat = Float64Array.from(outs.flatMap((o) => Array.from(o.dataSync() as ArrayLike<number>)));
-    for (const o of outs) o.dispose();
-    return flat;
+    return fn();
   } finally {
     setDefaultBackend('cpu');
   }
 }
 
+/** Run `c` on backend `name`; its outputs, flattened into one Float64Array (exact for float32, int32, uint32). */
+function runOn(name: BackendName, c: Case): Float64Array {
+  return on(name, () => {
+    const outs = c.run();
+    const flat = Float64Array.from(outs.flatMap((o) => Array.from(o.dataSync() as ArrayLike<number>)));
+    for (const o of outs) o.dispose();
+    return flat;
+  });
+}
+
 /** Run the case on `name` and drop the results (no read-back: runs follow each other closely). */
 function computeOn(name: BackendName, c: Case): void {
-  setDefaultBackend(name);
-  try {
+  on(name, () => {
     for (const o of c.run()) o.dispose();
-  } finally {
-    setDefaultBackend('cpu');
-  }
+  });
 }
 
 /** Elements of `got` that differ from `want`: bit for bit, or beyond the composite bound. */

@@ -37,6 +37,7 @@ import { itemSize, type DType } from '../../dtype.js';
 import { IndexRanges } from '../../kernel/index_range.js';
 import type { BinOp, Expr, Kernel, ReduceOp, UnOp } from '../../kernel/ir.js';
 import { reduceIdentity } from '../../kernel/ir.js';
+import { scratchLocals, vectorConstants } from '../wasm/asm.js';
 import { disassemble } from '../wasm/disasm.js';
 import { Code, FunctionBuilder, ModuleBuilder, type MemoryLimits, type ValType } from '../wasm/encoder.js';
 import type { MemOp } from '../wasm/opcodes.js';
@@ -90,7 +91,8 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext, VecC
   private module = new ModuleBuilder();
   private fn: FunctionBuilder;
   private locals = new Map<string, number>();
-  private scratches = new Map<string, number>();
+  /** Scratch locals by role (`scratchLocals`). */
+  readonly scratch: (role: string, ty: ValType) => number;
   private helpers = new Map<HelperName, number>();
   private open: Open[] = [];
   private ranges: IndexRanges;
@@ -109,6 +111,7 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext, VecC
     super();
     this.module.importMemory('env', 'memory', memory);
     this.fn = new FunctionBuilder(['i32', ...kernel.inputs.flatMap((): ValType[] => ['i32', 'i32']), 'i32', 'i32'], []);
+    this.scratch = scratchLocals(this.fn);
     this.lo = 1 + 2 * kernel.inputs.length;
     this.hi = this.lo + 1;
     this.splitAxis = Math.max(0, kernel.outShape.findIndex((d) => d > 1));
@@ -153,25 +156,8 @@ class WasmKernelRenderer extends KernelRenderer<Frag> implements OpContext, VecC
     return this.scratch(role, 'v128');
   }
   readonly mathLocal = (ty: 'f32' | 'i32' | 'v128', k: number): number => this.scratch(`m${k}`, ty);
-  /**
-   * Vector constants live in mutable globals: V8 materialises a `v128.const` at every use
-   * (three instructions each, in the loop), while a mutable global is one load, usually
-   * folded into the instruction that uses it.
-   */
-  private vconsts = new Map<string, number>();
-  readonly vconst = (bytes: Uint8Array): ((c: Code) => unknown) => {
-    const key = Array.from(bytes).join(',');
-    let g = this.vconsts.get(key);
-    if (g === undefined) this.vconsts.set(key, (g = this.module.addGlobal('v128', true, new Code().v128Const(bytes))));
-    const index = g;
-    return (c) => c.globalGet(index);
-  };
-  scratch(role: string, ty: ValType): number {
-    const key = `${role}:${ty}`;
-    let i = this.scratches.get(key);
-    if (i === undefined) this.scratches.set(key, (i = this.fn.local(ty)));
-    return i;
-  }
+  /** Vector constants live in mutable globals (`vectorConstants`). */
+  readonly vconst = vectorConstants(this.module);
   helper(name: HelperName): number {
     let i = this.helpers.get(name);
     if (i === undefined) {

@@ -61,11 +61,21 @@ class Gen {
     if (this.vec) return this.local('v128', kind === 'f' ? this.nf++ : 100 + this.ni++);
     return kind === 'f' ? this.local('f32', this.nf++) : this.local('i32', this.ni++);
   }
-  /** Pop the stack's float into a register. */
-  take(): number {
-    const r = this.reg('f');
+  /** Pop the stack's top into a fresh register of `kind`. */
+  private result(kind: 'f' | 'i'): number {
+    const r = this.reg(kind);
     this.c.localSet(r);
     return r;
+  }
+  /** Pop the stack's float into a register. */
+  take(): number {
+    return this.result('f');
+  }
+  /** Push a register, or a float (`kind` f) or int constant. */
+  private operand(b: number | { k: number }, kind: 'f' | 'i'): void {
+    if (typeof b === 'number') this.c.localGet(b);
+    else if (kind === 'f') this.fconst(b.k);
+    else this.iconst(b.k);
   }
   push(r: number): void {
     this.c.localGet(r);
@@ -88,20 +98,15 @@ class Gen {
 
   /** A float constant in a register. */
   k(v: number): number {
-    const r = this.reg('f');
     this.fconst(v);
-    this.c.localSet(r);
-    return r;
+    return this.result('f');
   }
   /** a op b (floats; `b` a register or a constant). */
   f2(op: 'add' | 'sub' | 'mul' | 'div' | 'min' | 'max', a: number, b: number | { k: number }): number {
     this.c.localGet(a);
-    if (typeof b === 'number') this.c.localGet(b);
-    else this.fconst(b.k);
+    this.operand(b, 'f');
     this.c.op(this.fname(op));
-    const r = this.reg('f');
-    this.c.localSet(r);
-    return r;
+    return this.result('f');
   }
   /** The pseudo-min/max: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a (NaN in `a` passes through). */
   pminmax(op: 'pmin' | 'pmax', a: number, b: { k: number }): number {
@@ -117,36 +122,26 @@ class Gen {
       else (this.c.localGet(a), this.fconst(b.k));
       this.c.ops('f32.lt', 'select');
     }
-    const r = this.reg('f');
-    this.c.localSet(r);
-    return r;
+    return this.result('f');
   }
   f1(op: 'abs' | 'neg' | 'nearest', a: number): number {
     this.c.localGet(a).op(this.fname(op));
-    const r = this.reg('f');
-    this.c.localSet(r);
-    return r;
+    return this.result('f');
   }
   /** A comparison's result (scalar 0/1, vector −1/0 mask) in an int register. */
   cmp(op: 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne', a: number, b: number | { k: number }): number {
     this.c.localGet(a);
-    if (typeof b === 'number') this.c.localGet(b);
-    else this.fconst(b.k);
+    this.operand(b, 'f');
     this.c.op(this.fname(op));
-    const r = this.reg('i');
-    this.c.localSet(r);
-    return r;
+    return this.result('i');
   }
   /** cond ? t : f (cond from `cmp`). */
   sel(cond: number, t: number | { k: number }, f: number | { k: number }, kind: 'f' | 'i' = 'f'): number {
-    const put = (x: number | { k: number }) => (typeof x === 'number' ? this.c.localGet(x) : kind === 'f' ? this.fconst(x.k) : this.iconst(x.k));
-    put(t);
-    put(f);
+    this.operand(t, kind);
+    this.operand(f, kind);
     this.c.localGet(cond);
     this.c.op(this.vec ? 'v128.bitselect' : 'select');
-    const r = this.reg(kind);
-    this.c.localSet(r);
-    return r;
+    return this.result(kind);
   }
   /** Polynomial Σ cs[i]·x^(n−1−i) by Horner's rule (cs from the highest degree). */
   horner(x: number, cs: readonly number[]): number {
@@ -160,33 +155,24 @@ class Gen {
   bits(a: number): number {
     this.c.localGet(a);
     if (!this.vec) this.c.op('i32.reinterpret_f32');
-    const r = this.reg('i');
-    this.c.localSet(r);
-    return r;
+    return this.result('i');
   }
   /** An int register's bits as a float register. */
   float(a: number): number {
     this.c.localGet(a);
     if (!this.vec) this.c.op('f32.reinterpret_i32');
-    const r = this.reg('f');
-    this.c.localSet(r);
-    return r;
+    return this.result('f');
   }
   /** Integer op (i32 / i32x4); shifts take a constant amount. */
   i2(op: 'add' | 'sub' | 'and' | 'or', a: number, b: number | { k: number }): number {
     this.c.localGet(a);
-    if (typeof b === 'number') this.c.localGet(b);
-    else this.iconst(b.k);
+    this.operand(b, 'i');
     this.c.op(this.vec ? (`${op === 'and' || op === 'or' ? 'v128' : 'i32x4'}.${op}` as PlainOp) : this.iname(op));
-    const r = this.reg('i');
-    this.c.localSet(r);
-    return r;
+    return this.result('i');
   }
   shift(op: 'shl' | 'shr_s' | 'shr_u', a: number, n: number): number {
     this.c.localGet(a).i32Const(n).op(this.iname(op));
-    const r = this.reg('i');
-    this.c.localSet(r);
-    return r;
+    return this.result('i');
   }
   /** `fast()` where `cond` (from `cmp`) holds in every lane, else `slow()`: a branch, both results in one register. */
   branch(cond: number, fast: () => number, slow: () => number): number {
@@ -202,17 +188,13 @@ class Gen {
   }
   toFloat(a: number): number {
     this.c.localGet(a).op(this.vec ? 'f32x4.convert_i32x4_s' : 'f32.convert_i32_s');
-    const r = this.reg('f');
-    this.c.localSet(r);
-    return r;
+    return this.result('f');
   }
   /** |r| with the sign of s. */
   copysign(r: number, s: number): number {
     if (this.vec) this.c.localGet(s).localGet(r).v128Const(new Uint8Array(Int32Array.from([-0x80000000, -0x80000000, -0x80000000, -0x80000000]).buffer)).op('v128.bitselect');
     else this.c.localGet(r).localGet(s).op('f32.copysign');
-    const out = this.reg('f');
-    this.c.localSet(out);
-    return out;
+    return this.result('f');
   }
 }
 

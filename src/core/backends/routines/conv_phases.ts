@@ -79,3 +79,17 @@ export function convPhases(
   });
   return phases;
 }
+
+/**
+ * Row-major flat indices in `shape` of the points first + step·m, m over `counts` (per dim): a
+ * phase's output positions, or the kernel taps of its sub-kernel.
+ */
+export function gridIndices(shape: readonly number[], first: readonly number[], step: readonly number[], counts: readonly number[]): Int32Array {
+  let idx = Int32Array.of(0);
+  shape.forEach((n, d) => {
+    const next = new Int32Array(idx.length * counts[d]);
+    for (let i = 0; i < idx.length; i++) for (let m = 0; m < counts[d]; m++) next[i * counts[d] + m] = idx[i] * n + first[d] + step[d] * m;
+    idx = next;
+  });
+  return idx;
+}

@@ -41,7 +41,7 @@ import { jsMath } from '../../kernel/js_math.js';
 import type { Backend, DeviceBuffer, FusedName, FusedParams, KernelCall, MemoryStats, RoutineName, RoutineParams, SoftmaxParams } from '../backend.js';
 import { JsRenderer } from '../render/js.js';
 import { convOutputShape } from '../routines/conv.js';
-import { convPhases, type ConvPhase } from '../routines/conv_phases.js';
+import { convPhases, gridIndices, type ConvPhase } from '../routines/conv_phases.js';
 import { helperImports, renderWasmKernel } from '../render/wasm.js';
 import { rowAxis } from '../../kernel/row_groups.js';
 import { TapTables, type ConvGeometry } from '../wasm/conv.js';
@@ -93,22 +93,14 @@ export function kernelWork(kernel: Kernel): number {
   return Math.max(1, cost(kernel.expr));
 }
 
-/** Row-major flat indices in `shape` of the points first + step·m, m over `counts` (per dim). */
-function strided(shape: readonly number[], first: readonly number[], step: readonly number[], counts: readonly number[]): Int32Array {
-  let idx = Int32Array.of(0);
-  shape.forEach((n, d) => {
-    const next = new Int32Array(idx.length * counts[d]);
-    for (let i = 0; i < idx.length; i++) for (let m = 0; m < counts[d]; m++) next[i * counts[d] + m] = idx[i] * n + first[d] + step[d] * m;
-    idx = next;
-  });
-  return idx;
-}
-
 /**
  * Tasks per thread where work is handed out as tasks (kernels, row groups, softmax): a thread
  * that starts late or is descheduled takes fewer (`ThreadPool.runTasks`).
  */
 const TASKS_PER_THREAD = 4;
+
+/** Row ranges of [0, rows) handed out as tasks over `threads` threads (one range on one thread). */
+const taskRanges = (rows: number, threads: number) => ranges(rows, threads > 1 ? threads * TASKS_PER_THREAD : 1);
 
 /** Balanced split of [0, n) into at most `parts` ranges. */
 function ranges(n: number, parts: number): [number, number][] {
@@ -203,7 +195,7 @@ export class WasmBackend implements Backend {
     if (threads > 1) {
       // Ranges of the split axis (all axes before it have size 1); `out` points at the range's first row.
       const rowBytes = (n / rows) * itemSize(kernel.outDtype);
-      const parts = ranges(rows, threads * TASKS_PER_THREAD).map(([lo, hi]) => [[o.ptr + lo * rowBytes, ...args, lo, hi]]);
+      const parts = taskRanges(rows, threads).map(([lo, hi]) => [[o.ptr + lo * rowBytes, ...args, lo, hi]]);
       if (this.parallel(k.pool!, 'kernel', k.call, parts, true)) return;
     }
     k.call(o.ptr, ...args, 0, rows);
@@ -250,7 +242,7 @@ export class WasmBackend implements Backend {
     const work = bound.reduce((w, b) => w + b.n * b.k.work, 0);
     const threads = bound.every((b) => b.k.pool) && work >= this.minParallelWork ? this.threadCount() : 1;
     // Per task (a balanced range of rows): [kernel index, out (at row lo), inputs…, lo, hi] per block of the range and kernel.
-    const parts = ranges(rows, threads > 1 ? threads * TASKS_PER_THREAD : 1).map(([r0, r1]) => {
+    const parts = taskRanges(rows, threads).map(([r0, r1]) => {
       const part: number[][] = [];
       for (let lo = r0; lo < r1; lo += step) {
         const hi = Math.min(r1, lo + step);
@@ -388,7 +380,7 @@ export class WasmBackend implements Backend {
     const g = guarded ? 1 : 0;
     // Rows split between threads; about 30 operations per element (the exp's ~20 and three passes).
     const threads = rows > 1 && 30 * n >= this.minParallelWork ? this.threadCount() : 1;
-    const parts = ranges(rows, threads > 1 ? threads * TASKS_PER_THREAD : 1).map(([lo, hi]) => [[x.ptr + 4 * lo * cols, out.ptr + 4 * lo * cols, hi - lo, cols, g]]);
+    const parts = taskRanges(rows, threads).map(([lo, hi]) => [[x.ptr + 4 * lo * cols, out.ptr + 4 * lo * cols, hi - lo, cols, g]]);
     if (parts.length > 1 && this.parallel(pool, 'softmax', exports.softmax as (...a: number[]) => void, parts, true)) return;
     exports.softmax(x.ptr, out.ptr, rows, cols, g);
   }
@@ -537,8 +529,8 @@ export class WasmBackend implements Backend {
     for (const ph of phases) {
       const counts = ph.taps.map((t) => t.count), M = prod(ph.outSp), subTaps = prod(counts);
       // flat output positions of the phase, and flat kernel taps of its sub-kernel (row-major)
-      const pos = strided(outSp, ph.first, ph.step, ph.outSp);
-      const tap = strided(win, ph.taps.map((t) => t.first), ph.taps.map((t) => t.step), counts);
+      const pos = gridIndices(outSp, ph.first, ph.step, ph.outSp);
+      const tap = gridIndices(win, ph.taps.map((t) => t.first), ph.taps.map((t) => t.step), counts);
       if (subTaps === 0) {
         const o = this.view(out) as Float32Array;
         for (let it = 0; it < items; it++) for (let m = 0; m < M; m++) o[it * P + pos[m]] = 0;

@@ -218,6 +218,8 @@ else port.onmessage = (e) => onMessage(e.data);
 export class ThreadPool {
   private workers: { worker: WorkerLike; modules: Set<number>; slot: number; ready: boolean; areaGen: number }[] = [];
   private readonly ctl = new Int32Array(new SharedArrayBuffer(TEXT + TEXT_BYTES));
+  /** The control block as 64-bit words (the task jobs' job word). */
+  private readonly ctl64 = new BigInt64Array(this.ctl.buffer);
   private area = new Float64Array(new SharedArrayBuffer(8 * JOB_AREA_WORDS));
   private areaGen = 0;
   private nextSlot = 0;
@@ -317,7 +319,7 @@ export class ThreadPool {
     } catch (e) {
       localError = e;
     }
-    this.await(name, () => Atomics.load(this.ctl, PENDING), PENDING);
+    this.waitUntil(name, () => Atomics.load(this.ctl, PENDING), PENDING);
     this.finish(name, localError, job.busy);
   }
 
@@ -333,12 +335,11 @@ export class ThreadPool {
     const job = this.post(mod, name, local, this.workers.map((w) => ({ calls: [], w })), tasks);
     let localError: unknown = null;
     let own = 0;
-    const ctl64 = new BigInt64Array(this.ctl.buffer);
     for (;;) {
-      const v = Atomics.load(ctl64, JOB);
+      const v = Atomics.load(this.ctl64, JOB);
       const i = Number(v & 0xffffn);
       if (i >= n) break;
-      if (Atomics.compareExchange(ctl64, JOB, v, v + 1n) !== v) continue;
+      if (Atomics.compareExchange(this.ctl64, JOB, v, v + 1n) !== v) continue;
       own++;
       try {
         job.runLocal(tasks[i]);
@@ -347,7 +348,7 @@ export class ThreadPool {
       }
       Atomics.add(this.ctl, DONE, 1);
     }
-    this.await(name, () => n - Atomics.load(this.ctl, DONE), DONE);
+    this.waitUntil(name, () => n - Atomics.load(this.ctl, DONE), DONE);
     // Counted as split only where a worker ran a task.
     this.finish(name, localError, own < n ? 1 : 0);
   }
@@ -387,7 +388,7 @@ export class ThreadPool {
       Atomics.store(ctl, TABLE, table);
       Atomics.store(ctl, JOB_AREA, this.areaGen);
       Atomics.store(ctl, DONE, 0);
-      Atomics.store(new BigInt64Array(ctl.buffer), JOB, (BigInt(seq) << 32n) | BigInt(tasks.length << 16));
+      Atomics.store(this.ctl64, JOB, (BigInt(seq) << 32n) | BigInt(tasks.length << 16));
     }
     if (busy.length > 0) {
       // Modules and a new job area go by message: a worker that lacks one leaves its poll window
@@ -424,7 +425,7 @@ export class ThreadPool {
   }
 
   /** Wait until `left()` is 0: poll first (the others usually finish about when this thread does: no sleep, no wake-up), then block on `word`. */
-  private await(name: string, left: () => number, word: number): void {
+  private waitUntil(name: string, left: () => number, word: number): void {
     const ctl = this.ctl;
     const start = Date.now();
     const pollEnd = performance.now() + POLL_MS;

@@ -30,7 +30,7 @@
  * make a padding term NaN where the JavaScript routine skips it: the backend runs such
  * kernels on the JavaScript routine.)
  */
-import { Asm, minI32 } from './asm.js';
+import { Asm, L, minI32 } from './asm.js';
 import type { ModuleBuilder } from './encoder.js';
 import { GEMM_SHAPE, NR, type GemmFunctions } from './gemm.js';
 import { windowTable } from '../routines/conv.js';
@@ -52,7 +52,6 @@ export interface ConvFunctions {
   readonly allFinite: number;
 }
 
-const L = (local: number) => ({ local });
 const up = (x: number, m: number) => Math.ceil(x / m) * m;
 const bytesOfLanes = (lanes: number[]) => lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
 /** Lanes 0 and 2 of each of two vectors (floats 0, 2, 4, 6 of floats 0…7). */
@@ -85,10 +84,10 @@ export function addConv(mod: ModuleBuilder, gemm: GemmFunctions): ConvFunctions 
       a.set(mEnd, (c) => c.localGet(mp0).localGet(taps).localGet(panB).ops('i32.mul', 'i32.add'));
       a.set(tp0, (c) => c.localGet(tab).localGet(col0).localGet(jr).op('i32.add').i32Const(2).ops('i32.shl', 'i32.add'));
       a.set(mp, (c) => c.localGet(mp0).localGet(k0).localGet(ch).localGet(taps).ops('i32.mul', 'i32.sub').localGet(panB).ops('i32.mul', 'i32.add'));
-      a.while((c) => c.localGet(dp).localGet(dEnd).op('i32.lt_u'), () => {
+      a.upTo(dp, L(dEnd), () => {
         // the taps of this channel within the slice: up to mEnd, or (dEnd − dp)/32 of them
         a.set(runEnd, minI32(L(mEnd), (c) => c.localGet(mp).localGet(dEnd).localGet(dp).op('i32.sub').i32Const(5).op('i32.shr_u').localGet(panB).ops('i32.mul', 'i32.add')));
-        a.while((c) => c.localGet(mp).localGet(runEnd).op('i32.lt_u'), () => {
+        a.upTo(mp, L(runEnd), () => {
           a.set(mode, (c) => c.localGet(mp).mem('i32.load'));
           a.if((c) => c.localGet(mode).i32Const(0).op('i32.ge_s'), () => {
             // 8 consecutive valid floats
@@ -167,12 +166,12 @@ export function addConv(mod: ModuleBuilder, gemm: GemmFunctions): ConvFunctions 
     a.set(tail, (c) => c.localGet(ptr).localGet(n).i32Const(2).ops('i32.shl', 'i32.add'));
     c.v128Const(new Uint8Array(16).fill(255)).localSet(ok);
     a.set(okScalar, 1);
-    a.while((c) => c.localGet(p).localGet(end).op('i32.lt_u'), () => {
+    a.upTo(p, L(end), () => {
       c.localGet(p).mem('v128.load', 0, 0).localSet(x);
       c.localGet(ok).localGet(x).localGet(x).op('f32x4.sub').v128Const(zero).ops('f32x4.eq', 'v128.and').localSet(ok);
       a.addTo(p, 16);
     });
-    a.while((c) => c.localGet(p).localGet(tail).op('i32.lt_u'), () => {
+    a.upTo(p, L(tail), () => {
       c.localGet(okScalar).localGet(p).mem('f32.load').localGet(p).mem('f32.load').op('f32.sub').f32Const(0).ops('f32.eq', 'i32.and').localSet(okScalar);
       a.addTo(p, 4);
     });

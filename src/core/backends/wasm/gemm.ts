@@ -25,7 +25,7 @@
  * All arguments are byte addresses and byte strides into the shared memory; `gemm` needs a
  * workspace of `gemmWorkspaceBytes(n)` bytes (16-byte aligned) per concurrent call.
  */
-import { Asm, minI32, type I32 } from './asm.js';
+import { Asm, L, minI32, type I32 } from './asm.js';
 import type { Code, ModuleBuilder } from './encoder.js';
 
 export interface GemmShape {
@@ -71,7 +71,6 @@ export interface GemmFunctions {
   readonly macro: number;
 }
 
-const L = (local: number) => ({ local });
 
 /** Add the gemm functions to a module importing a memory. */
 export function addGemm(mod: ModuleBuilder, shape: GemmShape = GEMM_SHAPE): GemmFunctions {
@@ -130,7 +129,7 @@ export function addGemm(mod: ModuleBuilder, shape: GemmShape = GEMM_SHAPE): Gemm
       a.set(end, (c) => c.localGet(row[0]).localGet(kc).i32Const(2).ops('i32.shl', 'i32.add'));
       a.if((c) => c.localGet(rows).i32Const(mr).op('i32.eq'), () => {
         // full micro-panel: walk the rows' pointers along k
-        a.while((c) => c.localGet(row[0]).localGet(end).op('i32.lt_u'), () => {
+        a.upTo(row[0], L(end), () => {
           for (let q = 0; q < mr; q++) {
             c.localGet(dp).localGet(row[q]).mem('f32.load').mem('f32.store', 4 * q);
             a.addTo(row[q], 4);
@@ -188,13 +187,13 @@ export function addGemm(mod: ModuleBuilder, shape: GemmShape = GEMM_SHAPE): Gemm
     if (unroll > 1) {
       // end − (unroll−1)·mr·4: the last start of a full unrolled group
       a.set(endU, (c) => c.localGet(end).i32Const(4 * mr * (unroll - 1)).op('i32.sub'));
-      a.while((c) => c.localGet(p).localGet(endU).op('i32.lt_u'), () => {
+      a.upTo(p, L(endU), () => {
         for (let u = 0; u < unroll; u++) step(c, u);
         a.addTo(p, 4 * mr * unroll);
         a.addTo(q, 32 * unroll);
       });
     }
-    a.while((c) => c.localGet(p).localGet(end).op('i32.lt_u'), () => {
+    a.upTo(p, L(end), () => {
       step(c, 0);
       a.addTo(p, 4 * mr);
       a.addTo(q, 32);

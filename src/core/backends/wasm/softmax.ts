@@ -26,14 +26,13 @@
  * the row's total (rounded to f32 once at the end); every row computes the same way whatever
  * the thread split, so results do not depend on the thread count.
  */
-import { Asm, type I32 } from './asm.js';
-import { Code, type ModuleBuilder, type ValType } from './encoder.js';
+import { Asm, L, scratchLocals, vectorConstants } from './asm.js';
+import type { ModuleBuilder, ValType } from './encoder.js';
 import { emitExpInRange, emitMath, EXP_IN_RANGE } from '../render/wasm_math.js';
 
 /** Vectors per chunk of the running sum (f32 lanes within a chunk, f64 across chunks). */
 const CHUNK_VECTORS = 32;
 
-const L = (local: number) => ({ local });
 const splat = (v: number) => new Uint8Array(Float32Array.from([v, v, v, v]).buffer);
 
 /**
@@ -45,23 +44,10 @@ export function addSoftmax(mod: ModuleBuilder): number {
   const c = a.c;
   const [src, dst, rows, cols, guarded] = [0, 1, 2, 3, 4];
 
-  // Scratch locals of the exp expansions, and vector constants in globals (V8 rematerialises a
-  // v128.const at every use; a global is one load).
-  const scratch = new Map<string, number>();
-  const mathLocal = (ty: ValType, k: number): number => {
-    const key = `${ty}:${k}`;
-    let l = scratch.get(key);
-    if (l === undefined) scratch.set(key, (l = a.local(ty)));
-    return l;
-  };
-  const consts = new Map<string, number>();
-  const vconst = (bytes: Uint8Array) => {
-    const key = bytes.join(',');
-    let g = consts.get(key);
-    if (g === undefined) consts.set(key, (g = mod.addGlobal('v128', true, new Code().v128Const(bytes))));
-    const index = g;
-    return (code: Code) => code.globalGet(index);
-  };
+  // The exp expansions' registers, and vector constants in globals (`asm.ts`).
+  const scratch = scratchLocals(a.fn);
+  const mathLocal = (ty: ValType, k: number) => scratch(`m${k}`, ty);
+  const vconst = vectorConstants(mod);
 
   const row = a.i32(), p = a.i32(), q = a.i32(), vecEnd = a.i32(), rowEnd = a.i32(), chunkEnd = a.i32(), fast = a.i32(), rowBytes = a.i32();
   const m = a.local('f32'), mn = a.local('f32'), mp = a.local('f32'), s = a.local('f32'), xs = a.local('f32');
@@ -69,13 +55,6 @@ export function addSoftmax(mod: ModuleBuilder): number {
   const pp = a.i32(), more = a.i32();
   const vpre = a.v128(), vmax = a.v128(), vmin = a.v128(), vnan = a.v128(), vacc = a.v128(), vm = a.v128(), x = a.v128();
 
-  /** while (i <u end) body() */
-  const loopTo = (i: number, end: I32, body: () => void) =>
-    a.while((cc) => {
-      cc.localGet(i);
-      a.push(end);
-      cc.op('i32.lt_u');
-    }, body);
   const lanes = (v: number, op: 'f32.max' | 'f32.min', into: number) => {
     for (let l = 0; l < 4; l++) c.localGet(into).localGet(v).lane('f32x4.extract_lane', l).op(op).localSet(into);
   };
@@ -93,7 +72,7 @@ export function addSoftmax(mod: ModuleBuilder): number {
     c.v128Const(splat(Infinity)).localSet(vmin);
     c.v128Const(new Uint8Array(16)).localSet(vnan);
     a.set(p, L(src));
-    loopTo(p, L(vecEnd), () => {
+    a.upTo(p, L(vecEnd), () => {
       c.localGet(p).mem('v128.load', 0, 0).localSet(x);
       c.localGet(vmax).localGet(x).op('f32x4.pmax').localSet(vmax);
       c.localGet(vmin).localGet(x).op('f32x4.pmin').localSet(vmin);
@@ -105,7 +84,7 @@ export function addSoftmax(mod: ModuleBuilder): number {
     lanes(vmax, 'f32.max', m);
     lanes(vmin, 'f32.min', mn);
     // the tail with NaN-propagating max/min: a NaN there makes m NaN
-    loopTo(p, L(rowEnd), () => {
+    a.upTo(p, L(rowEnd), () => {
       c.localGet(p).mem('f32.load', 0, 0).localSet(xs);
       c.localGet(m).localGet(xs).op('f32.max').localSet(m);
       c.localGet(mn).localGet(xs).op('f32.min').localSet(mn);
@@ -129,7 +108,7 @@ export function addSoftmax(mod: ModuleBuilder): number {
     a.set(p, L(src));
     a.set(q, L(dst));
     const pass2 = (inRange: boolean) =>
-      loopTo(p, L(vecEnd), () => {
+      a.upTo(p, L(vecEnd), () => {
         a.set(chunkEnd, (cc) => {
           cc.localGet(p).i32Const(16 * CHUNK_VECTORS).op('i32.add').localGet(vecEnd);
           cc.localGet(p).i32Const(16 * CHUNK_VECTORS).op('i32.add').localGet(vecEnd).op('i32.lt_u').op('select');
@@ -138,13 +117,13 @@ export function addSoftmax(mod: ModuleBuilder): number {
         // one vector per 64 bytes, whose maximum seeds that row's pass 1.
         a.if((cc) => cc.localGet(more), () => {
           a.set(pp, L(p));
-          loopTo(pp, L(chunkEnd), () => {
+          a.upTo(pp, L(chunkEnd), () => {
             c.localGet(vpre).localGet(pp).localGet(rowBytes).op('i32.add').mem('v128.load', 0, 0).op('f32x4.pmax').localSet(vpre);
             a.addTo(pp, 64);
           });
         });
         c.v128Const(new Uint8Array(16)).localSet(vacc);
-        loopTo(p, L(chunkEnd), () => {
+        a.upTo(p, L(chunkEnd), () => {
           c.localGet(q);
           c.localGet(p).mem('v128.load', 0, 0).localGet(vm).op('f32x4.sub');
           if (inRange) emitExpInRange(c, true, mathLocal, vconst);
@@ -162,7 +141,7 @@ export function addSoftmax(mod: ModuleBuilder): number {
         c.ops('f64.add', 'f64.add').localSet(total);
       });
     a.if((cc) => cc.localGet(fast), () => pass2(true), () => pass2(false));
-    loopTo(p, L(rowEnd), () => {
+    a.upTo(p, L(rowEnd), () => {
       c.localGet(q);
       c.localGet(p).mem('f32.load', 0, 0).localGet(mp).op('f32.sub');
       emitMath(c, 'exp', false, mathLocal);
@@ -180,16 +159,16 @@ export function addSoftmax(mod: ModuleBuilder): number {
       a.set(q, L(dst));
       a.set(chunkEnd, (cc) => cc.localGet(dst).localGet(vecEnd).localGet(src).ops('i32.sub', 'i32.add'));
       const scale = (off: number) => c.localGet(q).localGet(q).mem('v128.load', off, 0).localGet(vm).op(`f32x4.${op}`).mem('v128.store', off, 0);
-      loopTo(q, (cc) => cc.localGet(chunkEnd).i32Const(48).op('i32.sub'), () => {
+      a.upTo(q, (cc) => cc.localGet(chunkEnd).i32Const(48).op('i32.sub'), () => {
         for (const off of [0, 16, 32, 48]) scale(off);
         a.addTo(q, 64);
       });
-      loopTo(q, L(chunkEnd), () => {
+      a.upTo(q, L(chunkEnd), () => {
         scale(0);
         a.addTo(q, 16);
       });
       a.set(chunkEnd, (cc) => cc.localGet(dst).localGet(rowBytes).op('i32.add'));
-      loopTo(q, L(chunkEnd), () => {
+      a.upTo(q, L(chunkEnd), () => {
         c.localGet(q).localGet(q).mem('f32.load', 0, 0).localGet(s).op(`f32.${op}`).mem('f32.store', 0, 0);
         a.addTo(q, 4);
       });
